@@ -1,0 +1,48 @@
+# nn-course: the named jobs. `make lab` to learn, `make test` to check everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: lab test lint system-deps release grade-demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## lab: JupyterLab on this repo, with widgets and the nbgrader extension
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=.
+
+## system-deps: Debian's chromium (browser tests) and bubblewrap (grading sandbox)
+system-deps:
+	@bash scripts/install-system-deps
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## test: lint, library tests, every notebook under nbval, the nbgrader cycle, the browser
+test: system-deps $(STAMP) lint
+	$(BIN)/python -m pytest $(NBVAL) tests lectures solutions
+
+## release: regenerate assignments/ps4_mlp from solutions/ps4_mlp
+release: $(STAMP)
+	$(BIN)/nbgrader generate_assignment ps4_mlp --force
+
+## grade-demo: the instructor's whole cycle on the sample submissions in examples/
+grade-demo: system-deps $(STAMP)
+	$(BIN)/course demo
+
+## bench: performance comparisons (ratios against baselines measured in the same run)
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) submitted autograded feedback gradebook.db artifacts

@@ -1,0 +1,282 @@
+"""Layers: ``Linear``, the elementwise activations and ``Sequential``.
+
+Every layer has the same shape (see the package docstring):
+
+* ``params`` / ``grads``: dicts with the same keys (empty for activations);
+* ``forward(x)``: ``x`` of shape ``(N, D)`` -> output, keeping ``cache[...]`` for backward;
+* ``backward(dout)``: ``dout = dL/d(output)`` -> ``dx = dL/dx``, filling ``grads``.
+
+Activations share :class:`Elementwise`, which defines ``f`` and its derivative ``df`` once
+each, so that ``backward`` is always ``dout * df(x, out)`` (the chain rule, elementwise).
+"""
+
+import numpy as np
+
+from course_lib.validation import (
+    require_finite,
+    require_float,
+    require_shape,
+)
+
+INITS = {
+    "he": lambda fan_in, fan_out: np.sqrt(2.0 / fan_in),
+    "xavier": lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out)),
+    "small": lambda fan_in, fan_out: 0.01,
+}
+
+
+class Layer:
+    """Base class: empty ``params``/``grads`` and the cache that backward reads."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.cache = {}
+
+    def _cached(self, key):
+        """Return ``cache[key]``, or explain that forward must run first."""
+        try:
+            return self.cache[key]
+        except KeyError:
+            raise ValueError(
+                f"{self!r}.backward: no cached {key!r}; call forward(x) before backward(dout)"
+            ) from None
+
+    def _check_dout(self, dout, out_shape):
+        require_shape(dout, out_shape, f"{self!r}.backward", "dout")
+        require_finite(dout, f"{self!r}.backward", "dout")
+
+    def __call__(self, x):
+        return self.forward(x)
+
+
+class Linear(Layer):
+    """Fully connected layer, ``y = x @ W + b``, i.e. ``y_j = sum_i x_i W_ij + b_j``.
+
+    Args:
+        in_features: ``D_in``, the width of each input row.
+        out_features: ``D_out``, the width of each output row.
+        rng: a seed or ``numpy.random.Generator`` for the initial weights.
+        init: ``"he"`` (std ``sqrt(2/D_in)``, suited to ReLU), ``"xavier"``
+            (std ``sqrt(2/(D_in+D_out))``, suited to tanh/sigmoid) or ``"small"`` (std 0.01).
+
+    Shapes: ``W`` is ``(D_in, D_out)``, ``b`` is ``(D_out,)``; ``x`` is ``(N, D_in)``,
+    the output ``(N, D_out)``. Backward: ``dW = x.T @ dout``, ``db = sum_n dout_n``,
+    ``dx = dout @ W.T``.
+    """
+
+    def __init__(self, in_features, out_features, rng=None, init="he"):
+        super().__init__()
+        if init not in INITS:
+            raise ValueError(
+                f"Linear: unknown init {init!r}; expected one of {sorted(INITS)}"
+            )
+        rng = np.random.default_rng(rng)
+        std = INITS[init](in_features, out_features)
+        self.in_features, self.out_features = in_features, out_features
+        self.params = {
+            "W": rng.normal(0.0, std, size=(in_features, out_features)),
+            "b": np.zeros(out_features),
+        }
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+
+    def forward(self, x):
+        who = f"{self!r}.forward"
+        require_shape(x, ("N", self.in_features), who)
+        require_float(x, who)
+        require_finite(x, who)
+        self.cache["x"] = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dout):
+        x = self._cached("x")
+        self._check_dout(dout, (x.shape[0], self.out_features))
+        np.matmul(x.T, dout, out=self.grads["W"])
+        np.sum(dout, axis=0, out=self.grads["b"])
+        return dout @ self.params["W"].T
+
+    def __repr__(self):
+        return f"Linear({self.in_features} -> {self.out_features})"
+
+
+class Elementwise(Layer):
+    """An activation ``out = f(x)`` applied entry by entry; ``dx = dout * f'(x)``.
+
+    Subclasses define ``f(x)`` and ``df(x, out)`` (the derivative may reuse the output,
+    as the sigmoid's ``s (1 - s)`` does). Any shape is accepted; ``dout`` must have the
+    shape that ``forward`` returned.
+    """
+
+    def f(self, x):
+        raise NotImplementedError
+
+    def df(self, x, out):
+        raise NotImplementedError
+
+    def forward(self, x):
+        who = f"{self!r}.forward"
+        require_float(x, who)
+        require_finite(x, who)
+        out = self.f(x)
+        self.cache["x"], self.cache["out"] = x, out
+        return out
+
+    def backward(self, dout):
+        x, out = self._cached("x"), self._cached("out")
+        self._check_dout(dout, x.shape)
+        return dout * self.df(x, out)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class ReLU(Elementwise):
+    """``max(0, x)``; derivative 1 where ``x > 0`` and 0 elsewhere (0 at the kink)."""
+
+    def f(self, x):
+        return np.maximum(x, 0.0)
+
+    def df(self, x, out):
+        return x > 0
+
+
+class LeakyReLU(Elementwise):
+    """``x`` for ``x >= 0`` and ``a x`` for ``x < 0``; derivative 1 or ``+a``.
+
+    The slope on the negative side is ``+a`` (a small positive number), not ``-a``:
+    the unit keeps a small gradient instead of dying.
+    """
+
+    def __init__(self, a=0.01):
+        super().__init__()
+        if not a >= 0:
+            raise ValueError(f"LeakyReLU: expected a slope a >= 0, got {a}")
+        self.a = a
+
+    def f(self, x):
+        return np.where(x >= 0, x, self.a * x)
+
+    def df(self, x, out):
+        return np.where(x >= 0, 1.0, self.a)
+
+    def __repr__(self):
+        return f"LeakyReLU(a={self.a})"
+
+
+class Sigmoid(Elementwise):
+    """``s(x) = 1 / (1 + exp(-x))``; derivative ``s (1 - s)``.
+
+    Computed as ``(1 + tanh(x/2)) / 2``, which never overflows.
+    """
+
+    def f(self, x):
+        return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+    def df(self, x, out):
+        return out * (1.0 - out)
+
+
+class Tanh(Elementwise):
+    """``tanh(x) = 2 s(2x) - 1``; derivative ``1 - tanh(x)^2``."""
+
+    def f(self, x):
+        return np.tanh(x)
+
+    def df(self, x, out):
+        return 1.0 - out**2
+
+
+class Step(Elementwise):
+    """The perceptron's threshold: 1 where ``x > 0``, else 0.
+
+    Its derivative is 0 everywhere it exists (and undefined at 0), so ``backward``
+    returns zeros. That is the point: no gradient flows through a step, so gradient
+    descent cannot train the layers below it, which is why networks use smooth or
+    piecewise-linear activations instead.
+    """
+
+    def f(self, x):
+        return (x > 0).astype(x.dtype)
+
+    def df(self, x, out):
+        return np.zeros_like(x)
+
+
+class Sequential(Layer):
+    """Layers applied in order: ``f(x) = f_L(... f_2(f_1(x)))``.
+
+    ``params`` and ``grads`` are flat dicts whose keys are ``"<index>.<name>"``
+    (``"0.W"``, ``"0.b"``, ``"2.W"``, ...) and whose values are the layers' own arrays,
+    so updating ``params["0.W"]`` in place updates the first layer.
+    """
+
+    def __init__(self, *layers):
+        self.cache = {}
+        for index, layer in enumerate(layers):
+            if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
+                raise ValueError(
+                    f"Sequential: item {index} ({layer!r}) is not a layer "
+                    f"(it needs forward and backward)"
+                )
+        self.layers = list(layers)
+
+    @property
+    def params(self):
+        return {name: p for name, p, _ in self.parameters()}
+
+    @property
+    def grads(self):
+        return {name: g for name, _, g in self.parameters()}
+
+    def parameters(self):
+        """List of ``(name, param, grad)`` triples, read afresh from the layers."""
+        return [
+            (f"{i}.{k}", p, layer.grads[k])
+            for i, layer in enumerate(self.layers)
+            for k, p in layer.params.items()
+        ]
+
+    def zero_grad(self):
+        """Set every gradient to zero, in place."""
+        for _, _, grad in self.parameters():
+            grad[...] = 0.0
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def predict(self, x):
+        """Class labels, shape ``(N,)``: argmax of the scores, or ``score > 0`` for one output."""
+        scores = self.forward(x)
+        if scores.ndim == 2 and scores.shape[1] > 1:
+            return np.argmax(scores, axis=1)
+        return (scores.reshape(len(scores)) > 0).astype(np.int64)
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def __repr__(self):
+        inner = ",\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"
+
+
+__all__ = [
+    "Elementwise",
+    "Layer",
+    "LeakyReLU",
+    "Linear",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Step",
+    "Tanh",
+]

@@ -1,0 +1,136 @@
+"""Plot helpers: each takes ``ax=None`` (a new figure when missing) and returns the ``ax``.
+
+Colours come from the Okabe-Ito palette, which stays distinguishable with the common
+forms of colour blindness; classes also differ by marker shape, never by red-versus-green
+alone.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _axes(ax):
+    return plt.subplots(figsize=(4.5, 4))[1] if ax is None else ax
+
+
+def plot_points(X, y, ax=None, labels=None, size=30):
+    """Scatter 2-D points ``X`` (``(N, 2)``), one colour and marker per class in ``y``."""
+    ax = _axes(ax)
+    for k in np.unique(y):
+        mask = y == k
+        ax.scatter(
+            X[mask, 0], X[mask, 1], s=size, c=PALETTE[int(k) % len(PALETTE)],
+            marker=MARKERS[int(k) % len(MARKERS)], edgecolors="white", linewidths=0.6,
+            label=labels[int(k)] if labels is not None else f"class {k}", zorder=3,
+        )
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def plot_activation(activation, ax=None, x_range=(-5.0, 5.0), num=401):
+    """Draw an activation ``g`` and its derivative ``g'`` (from its ``backward``) on one axis.
+
+    ``activation`` is a layer such as ``ReLU()``; the derivative is ``backward(ones)``,
+    so the curve shows exactly what the layer's backward pass computes.
+    """
+    ax = _axes(ax)
+    y = np.linspace(*x_range, num).reshape(-1, 1)
+    out = activation.forward(y)
+    slope = activation.backward(np.ones_like(out))
+    ax.plot(y[:, 0], out[:, 0], color=PALETTE[0], lw=2, label="$g(y)$")
+    ax.plot(y[:, 0], slope[:, 0], color=PALETTE[1], lw=2, ls="--", label="$g'(y)$")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_title(repr(activation))
+    ax.set_xlabel("input $y$")
+    ax.set_ylabel("output")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_decision_boundary(predict, X, y, ax=None, resolution=200, padding=0.5, title=None):
+    """Shade the regions that ``predict`` assigns to each class and scatter ``(X, y)``.
+
+    ``predict`` maps an ``(M, 2)`` array of points to ``(M,)`` integer classes.
+    """
+    ax = _axes(ax)
+    lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
+    g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([g1.ravel(), g2.ravel()])
+    regions = np.asarray(predict(grid)).reshape(g1.shape)
+    n_classes = int(max(regions.max(), y.max())) + 1
+    cmap = ListedColormap(PALETTE[:n_classes])
+    ax.contourf(g1, g2, regions, levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.25)
+    plot_points(X, y, ax=ax)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_title(title or "decision regions")
+    return ax
+
+
+def plot_truth_table(X, y, ax=None, title="XOR"):
+    """The four corners of a Boolean function, each marked by its class and annotated."""
+    ax = plot_points(X, y, ax=ax, labels=["output 0", "output 1"], size=160)
+    for (x1, x2), label in zip(X, y, strict=True):
+        ax.annotate(f"({x1:g}, {x2:g}) -> {label}", (x1, x2), textcoords="offset points",
+                    xytext=(8, 8), fontsize=9)
+    ax.set_xlim(-0.4, 1.6)
+    ax.set_ylim(-0.4, 1.4)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def plot_history(history, axes=None):
+    """Loss (left) and accuracy (right) per epoch from a :class:`~course_lib.train.History`.
+
+    Returns the pair of axes.
+    """
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(9, 3.5))[1]
+    ax_loss, ax_acc = axes
+    epochs = np.arange(1, len(history.loss) + 1)
+    ax_loss.plot(epochs, history.loss, color=PALETTE[0], marker=".", label="training loss")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_title("loss")
+    ax_loss.legend()
+    if history.accuracy:
+        ax_acc.plot(epochs, history.accuracy, color=PALETTE[0], marker=".", label="training")
+    if history.val_accuracy:
+        ax_acc.plot(epochs, history.val_accuracy, color=PALETTE[1], marker="s", ms=3,
+                    ls="--", label="held out")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy")
+    ax_acc.set_title("accuracy")
+    ax_acc.legend()
+    return axes
+
+
+def plot_hidden_space(hidden, X, y, ax=None, grid_lines=11, title="hidden-layer view"):
+    """Where a hidden layer sends 2-D data: the points and the warped input grid.
+
+    Args:
+        hidden: maps ``(M, 2)`` inputs to ``(M, H)`` hidden activations; the first two
+            hidden units are drawn.
+        X, y: the data, ``(N, 2)`` and ``(N,)``.
+        grid_lines: lines of the input square's grid to map, in each direction.
+    """
+    ax = _axes(ax)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    t = np.linspace(0, 1, 100)
+    for s in np.linspace(0, 1, grid_lines):
+        for line in (np.column_stack([lo[0] + s * (hi[0] - lo[0]) + 0 * t, lo[1] + t * (hi[1] - lo[1])]),
+                     np.column_stack([lo[0] + t * (hi[0] - lo[0]), lo[1] + s * (hi[1] - lo[1]) + 0 * t])):
+            h = np.asarray(hidden(line))
+            ax.plot(h[:, 0], h[:, 1], color="grey", lw=0.5, alpha=0.6)
+    plot_points(np.asarray(hidden(X))[:, :2], y, ax=ax)
+    ax.set_xlabel("hidden unit $h_1$")
+    ax.set_ylabel("hidden unit $h_2$")
+    ax.set_title(title)
+    return ax

@@ -1,0 +1,91 @@
+"""Minibatch training: ``fit(model, loss_fn, X, y)``."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from course_lib.optim import SGD
+
+
+@dataclass
+class History:
+    """Per-epoch mean training loss and accuracy (and held-out accuracy if asked)."""
+
+    loss: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+
+    def __repr__(self):
+        if not self.loss:
+            return "History(no epochs)"
+        parts = [f"{len(self.loss)} epochs", f"loss {self.loss[0]:.4f} -> {self.loss[-1]:.4f}"]
+        if self.accuracy:
+            parts.append(f"accuracy {self.accuracy[-1]:.3f}")
+        if self.val_accuracy:
+            parts.append(f"val accuracy {self.val_accuracy[-1]:.3f}")
+        return "History(" + ", ".join(parts) + ")"
+
+
+def accuracy_of_scores(scores, y):
+    """Fraction of rows classified right: argmax of ``(N, C)`` scores, or ``score > 0``."""
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        predicted = np.argmax(scores, axis=1)
+    else:
+        predicted = (scores.reshape(len(scores)) > 0).astype(y.dtype)
+    return float(np.mean(predicted == y.reshape(len(y))))
+
+
+def fit(
+    model, loss_fn, X, y, *, epochs=10, batch_size=32, lr=0.1, momentum=0.0, optimizer=None,
+    rng=0, progress=True, validation=None, callback=None,
+):
+    """Train ``model`` by minibatch SGD on ``loss_fn(model.forward(X_batch), y_batch)``.
+
+    Args:
+        model: a :class:`~course_lib.layers.Sequential` (or anything with ``forward``,
+            ``backward`` and ``parameters``).
+        loss_fn: ``(scores, targets) -> (loss, dscores)``, e.g. ``softmax_cross_entropy``.
+        X: inputs, shape ``(N, D)``; y: targets, shape ``(N,)`` (or what ``loss_fn`` takes).
+        epochs, batch_size: passes over the data and rows per update.
+        lr, momentum: for the default :class:`~course_lib.optim.SGD`; ignored if
+            ``optimizer`` is given.
+        rng: seed or Generator for the shuffling; the same seed gives the same run.
+        progress: show a tqdm bar over epochs.
+        validation: optional ``(X_val, y_val)`` scored with ``model.predict`` each epoch.
+        callback: optional ``callback(epoch, history)`` after each epoch (live plots).
+
+    Returns:
+        :class:`History`. Accuracy is recorded when ``y`` holds integer labels.
+    """
+    if len(X) != len(y):
+        raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)}")
+    if batch_size < 1:
+        raise ValueError(f"fit: expected batch_size >= 1, got {batch_size}")
+    rng = np.random.default_rng(rng)
+    optimizer = optimizer or SGD(model, lr=lr, momentum=momentum)
+    labels = np.issubdtype(np.asarray(y).dtype, np.integer)
+    history = History()
+    n = len(X)
+    for epoch in tqdm(range(epochs), disable=not progress, desc="epochs", unit="epoch"):
+        order = rng.permutation(n)
+        total_loss, correct = 0.0, 0.0
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            xb, yb = X[batch], y[batch]
+            scores = model.forward(xb)
+            loss, dscores = loss_fn(scores, yb)
+            model.backward(dscores)
+            optimizer.step()
+            total_loss += loss * len(batch)
+            if labels:
+                correct += accuracy_of_scores(scores, yb) * len(batch)
+        history.loss.append(total_loss / n)
+        if labels:
+            history.accuracy.append(correct / n)
+        if validation is not None:
+            X_val, y_val = validation
+            history.val_accuracy.append(float(np.mean(model.predict(X_val) == y_val)))
+        if callback is not None:
+            callback(epoch, history)
+    return history

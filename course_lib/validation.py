@@ -1,0 +1,72 @@
+"""Input checks shared by layers, losses and gradient checks.
+
+Each check raises ``ValueError`` with a message a student can act on: who complained
+(``who``, e.g. ``"Linear(64 -> 128).forward"``), what was expected and what arrived.
+"""
+
+import numpy as np
+
+
+def describe_shape(shape):
+    """Render a shape with symbolic parts, e.g. ``("N", 64) -> "(N, 64)"``."""
+    parts = [str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def require_array(x, who, name="x"):
+    """Return ``x`` if it is a numpy array, else raise a ValueError naming ``who``."""
+    if not isinstance(x, np.ndarray):
+        raise ValueError(
+            f"{who}: expected {name} to be a numpy array, got {type(x).__name__}"
+        )
+    return x
+
+
+def require_shape(x, expected, who, name="x"):
+    """Check ``x.shape`` against ``expected``, where ``None`` or a str matches any size.
+
+    ``expected`` is a tuple such as ``("N", 64)``: the rank must match and every int
+    entry must be equal.
+    """
+    require_array(x, who, name)
+    if x.ndim != len(expected) or any(
+        isinstance(e, int) and e != s for e, s in zip(expected, x.shape, strict=False)
+    ):
+        raise ValueError(
+            f"{who}: expected {name} of shape {describe_shape(expected)}, "
+            f"got {describe_shape(x.shape)}"
+        )
+    return x
+
+
+def require_float(x, who, name="x"):
+    """Reject integer, boolean or complex arrays: layers compute in floating point."""
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{who}: expected {name} with a floating-point dtype, got {x.dtype} "
+            f"(convert with {name}.astype(np.float64))"
+        )
+    return x
+
+
+def require_finite(x, who, name="x"):
+    """Reject NaN and inf; one cheap reduction first, a full scan only on failure."""
+    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(
+            f"{who}: {name} contains NaN or inf (first at index {tuple(bad.tolist())}, "
+            f"value {x[tuple(bad)]}); shape {describe_shape(x.shape)}"
+        )
+    return x
+
+
+def require_float64(x, who, name="x"):
+    """Gradient checks need float64: float32 rounding swamps a centred difference."""
+    require_array(x, who, name)
+    if x.dtype != np.float64:
+        raise ValueError(
+            f"{who}: expected {name} with dtype float64, got {x.dtype}; finite "
+            f"differences in lower precision are dominated by rounding "
+            f"(convert with {name}.astype(np.float64))"
+        )
+    return x

@@ -1,0 +1,23 @@
+"""nbgrader's steps mapped onto this repo (run nbgrader from the repo root).
+
+solutions/<assignment>/   the source: PS4 with solutions and hidden tests
+assignments/<assignment>/ the release that students get (generated, committed)
+submitted/, autograded/, feedback/, gradebook.db   working state, git-ignored
+"""
+
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.root = str(Path(__file__).resolve().parent)
+c.CourseDirectory.course_id = "nn-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+
+# Each cell of a submission gets this many seconds; the whole PS4 solution runs in
+# well under 20 s, so a slow or looping cell is stopped without holding up the class.
+c.Execute.timeout = 60
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
