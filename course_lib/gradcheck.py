@@ -211,7 +211,9 @@ def check_layer(layer, x, *, dout=None, method="full", rng=0, **kwargs):
     Args:
         layer: anything following the layer contract.
         x: float64 input, shape ``(N, D)``.
-        dout: upstream gradient of the output's shape; random normal when ``None``.
+        dout: upstream gradient of the output's shape; uniform on ``[-1, 1]`` when ``None``
+            (a distribution unlike the usual normal ``x``, so the same seed cannot make
+            ``dout`` equal ``x`` and hide a transposed gradient).
         method, rng, kwargs: as for :func:`check_gradients`.
 
     Returns:
@@ -222,7 +224,7 @@ def check_layer(layer, x, *, dout=None, method="full", rng=0, **kwargs):
     x = x.copy()
     out = layer.forward(x)
     if dout is None:
-        dout = rng.standard_normal(out.shape)
+        dout = rng.uniform(-1.0, 1.0, size=out.shape)
     dx = layer.backward(dout)
     grads = {"x": np.array(dx, dtype=np.float64)}
     grads.update({k: np.array(v, dtype=np.float64) for k, v in layer.grads.items()})

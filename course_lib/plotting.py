@@ -60,7 +60,9 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, padding=0.5, 
     """
     ax = _axes(ax)
     lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
-    g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    g1, g2 = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
     grid = np.column_stack([g1.ravel(), g2.ravel()])
     regions = np.asarray(predict(grid)).reshape(g1.shape)
     n_classes = int(max(regions.max(), y.max())) + 1
@@ -122,13 +124,15 @@ def plot_hidden_space(hidden, X, y, ax=None, grid_lines=11, title="hidden-layer 
         grid_lines: lines of the input square's grid to map, in each direction.
     """
     ax = _axes(ax)
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    t = np.linspace(0, 1, 100)
-    for s in np.linspace(0, 1, grid_lines):
-        for line in (np.column_stack([lo[0] + s * (hi[0] - lo[0]) + 0 * t, lo[1] + t * (hi[1] - lo[1])]),
-                     np.column_stack([lo[0] + t * (hi[0] - lo[0]), lo[1] + s * (hi[1] - lo[1]) + 0 * t])):
-            h = np.asarray(hidden(line))
-            ax.plot(h[:, 0], h[:, 1], color="grey", lw=0.5, alpha=0.6)
+    (x_lo, y_lo), (x_hi, y_hi) = X.min(axis=0), X.max(axis=0)
+    along_x, along_y = np.linspace(x_lo, x_hi, 100), np.linspace(y_lo, y_hi, 100)
+    vertical = [np.column_stack([np.full(100, x0), along_y])
+                for x0 in np.linspace(x_lo, x_hi, grid_lines)]
+    horizontal = [np.column_stack([along_x, np.full(100, y0)])
+                  for y0 in np.linspace(y_lo, y_hi, grid_lines)]
+    for line in vertical + horizontal:
+        h = np.asarray(hidden(line))
+        ax.plot(h[:, 0], h[:, 1], color="grey", lw=0.5, alpha=0.6)
     plot_points(np.asarray(hidden(X))[:, :2], y, ax=ax)
     ax.set_xlabel("hidden unit $h_1$")
     ax.set_ylabel("hidden unit $h_2$")

@@ -1,0 +1,98 @@
+"""Plot helpers draw what they claim: curves, labels, one colour and marker per class."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.colors import to_hex
+from matplotlib.contour import ContourSet
+
+from course_lib import LeakyReLU, Linear, ReLU, Sequential, Sigmoid
+from course_lib.datasets import blobs, xor
+from course_lib.plotting import (
+    PALETTE,
+    plot_activation,
+    plot_decision_boundary,
+    plot_hidden_space,
+    plot_history,
+    plot_points,
+    plot_truth_table,
+)
+from course_lib.train import History
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def scatter_colours(ax):
+    return [to_hex(c.get_facecolor()[0]) for c in ax.collections if isinstance(c, PathCollection)]
+
+
+def test_palette_avoids_pure_red_and_green():
+    assert "#ff0000" not in PALETTE and "#00ff00" not in PALETTE
+    assert len(set(PALETTE)) == len(PALETTE)
+
+
+@pytest.mark.parametrize("layer", [ReLU(), LeakyReLU(a=0.2), Sigmoid()], ids=repr)
+def test_activation_plot_draws_g_and_its_derivative(layer):
+    ax = plot_activation(layer)
+    g, dg = ax.get_lines()[:2]
+    y = g.get_xdata()
+    np.testing.assert_allclose(g.get_ydata(), layer.forward(y[:, None])[:, 0])
+    slope = np.gradient(g.get_ydata(), y)
+    smooth = np.abs(y) > 0.1
+    np.testing.assert_allclose(dg.get_ydata()[smooth], slope[smooth], atol=1e-3)
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title() == repr(layer)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["$g(y)$", "$g'(y)$"]
+
+
+def test_points_get_one_colour_and_marker_per_class():
+    X, y = blobs(n=60, centers=3)
+    ax = plot_points(X, y)
+    assert scatter_colours(ax) == [to_hex(PALETTE[k]) for k in range(3)]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 60
+    assert ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
+
+
+def test_decision_boundary_shades_the_predicted_regions():
+    X, y = xor()
+
+    def left_or_right(points):
+        return (points[:, 0] > 0.5).astype(int)
+
+    fig, ax = plt.subplots()
+    returned = plot_decision_boundary(left_or_right, X, y, ax=ax, title="a vertical line")
+    assert returned is ax and ax.get_title() == "a vertical line"
+    (contour,) = [c for c in ax.collections if isinstance(c, ContourSet)]
+    assert list(contour.levels) == [-0.5, 0.5, 1.5]
+    assert [to_hex(c) for c in contour.get_cmap().colors] == [to_hex(PALETTE[0]), to_hex(PALETTE[1])]
+    assert len(scatter_colours(ax)) == 2
+
+
+def test_truth_table_annotates_each_corner():
+    X, y = xor()
+    ax = plot_truth_table(X, y)
+    texts = sorted(t.get_text() for t in ax.texts)
+    assert texts == ["(0, 0) -> 0", "(0, 1) -> 1", "(1, 0) -> 1", "(1, 1) -> 0"]
+    assert ax.get_title() == "XOR"
+
+
+def test_history_plots_loss_and_both_accuracies():
+    history = History(loss=[1.0, 0.5, 0.25], accuracy=[0.5, 0.7, 0.9], val_accuracy=[0.4, 0.6, 0.8])
+    ax_loss, ax_acc = plot_history(history)
+    np.testing.assert_array_equal(ax_loss.get_lines()[0].get_ydata(), [1.0, 0.5, 0.25])
+    assert [list(line.get_ydata()) for line in ax_acc.get_lines()] == [[0.5, 0.7, 0.9], [0.4, 0.6, 0.8]]
+    assert ax_loss.get_xlabel() == ax_acc.get_xlabel() == "epoch"
+
+
+def test_hidden_space_shows_the_mapped_points_and_grid():
+    X, y = xor()
+    layer = Sequential(Linear(2, 2, rng=0), ReLU())
+    ax = plot_hidden_space(layer.forward, X, y, grid_lines=5)
+    assert len(ax.get_lines()) == 2 * 5
+    plotted = np.vstack([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    np.testing.assert_allclose(np.sort(plotted, axis=0), np.sort(layer.forward(X), axis=0))
+    assert ax.get_xlabel() == "hidden unit $h_1$"
