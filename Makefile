@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: lab test lint system-deps release grade-demo bench clean
@@ -18,7 +19,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 ## lab: JupyterLab on this repo, with widgets and the nbgrader extension
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(ALLOW_ROOT)
 
 ## system-deps: Debian's chromium (browser tests) and bubblewrap (grading sandbox)
 system-deps:
