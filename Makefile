@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# One BLAS thread: the course's matrices are small, and on a busy 2-core machine
+# OpenBLAS's spinning threads make notebooks many times slower.
+export OPENBLAS_NUM_THREADS ?= 1
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: lab test lint system-deps release grade-demo bench clean
