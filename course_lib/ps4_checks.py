@@ -1,0 +1,448 @@
+"""The checks behind PS4's autograded test cells.
+
+Each ``check_*`` function calls a student's function on inputs drawn here from a seed,
+compares the result with a reference computed here (course_lib's layers and losses, or
+numpy imported by this module), and raises ``AssertionError`` with a message that says what
+is wrong: a shape mismatch, a wrong sign, a missing factor, a failure only for a batch of
+one. Nothing from the notebook's namespace is used except the function under test, so a
+student who redefines ``np`` or ``Linear`` in the notebook cannot change a reference.
+"""
+
+import numpy as np
+
+from course_lib import datasets as _datasets
+from course_lib import layers as _layers
+from course_lib import losses as _losses
+from course_lib.gradcheck import GradcheckReport, check_gradients
+
+RTOL = 1e-6
+ATOL = 1e-8
+MLP_KEYS = ("W1", "b1", "W2", "b2")
+
+
+# --- comparing and describing ----------------------------------------------------------
+
+
+def describe_inputs(**arrays):
+    """``"x (1, 3), W (3, 2), b (2,) (a batch of one)"``: what a call was given."""
+    parts = [f"{name} {tuple(np.shape(value))}" for name, value in arrays.items()]
+    first = next(iter(arrays.values()), None)
+    one_row = first is not None and np.ndim(first) == 2 and np.shape(first)[0] == 1
+    return ", ".join(parts) + (" (a batch of one)" if one_row else "")
+
+
+def assert_matches(actual, expected, what, likely_mistakes=None):
+    """Fail with a readable message unless ``actual`` equals ``expected`` (to rounding).
+
+    Args:
+        actual: what the student's code returned.
+        expected: the reference, a float array (or a number).
+        what: names the value and the call, e.g. ``"dW from linear_backward with x (4, 3)"``.
+        likely_mistakes: optional dict message -> array: if ``actual`` equals one of these
+            arrays, that message is the explanation.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    if expected.ndim > 0 and not isinstance(actual, np.ndarray):
+        raise AssertionError(f"{what}: expected a numpy array of shape {expected.shape}, got "
+                             f"{type(actual).__name__} {actual!r}")
+    actual = np.asarray(actual)
+    if actual.shape != expected.shape:
+        hint = ""
+        if actual.ndim == 2 and actual.shape == expected.shape[::-1]:
+            hint = " (transposed?)"
+        elif actual.size == expected.size:
+            hint = " (the same entries in another shape: a reshape, squeeze or ravel?)"
+        raise AssertionError(
+            f"{what}: shape mismatch, expected {expected.shape}, got {actual.shape}{hint}"
+        )
+    if not (np.issubdtype(actual.dtype, np.integer) or np.issubdtype(actual.dtype, np.floating)):
+        raise AssertionError(f"{what}: expected real numbers, got dtype {actual.dtype}")
+    actual = actual.astype(np.float64)
+    if not np.all(np.isfinite(actual)):
+        raise AssertionError(f"{what}: contains NaN or inf: {actual!r}")
+    if np.allclose(actual, expected, rtol=RTOL, atol=ATOL):
+        return
+    for message, wrong in (likely_mistakes or {}).items():
+        wrong = np.asarray(wrong, dtype=np.float64)
+        if wrong.shape == actual.shape and np.allclose(actual, wrong, rtol=RTOL, atol=ATOL):
+            raise AssertionError(f"{what}: {message}")
+    if np.any(expected != 0) and np.allclose(actual, -expected, rtol=RTOL, atol=ATOL):
+        raise AssertionError(f"{what}: wrong sign, you return minus the right answer")
+    scale = _constant_ratio(actual, expected)
+    if scale is not None:
+        raise AssertionError(f"{what}: off by a constant factor, you return {scale:.4g} times "
+                             f"the right answer")
+    error = np.abs(actual - expected)
+    worst = np.unravel_index(np.argmax(error), error.shape) if error.ndim else ()
+    where = f" at index {tuple(int(i) for i in worst)}" if error.ndim else ""
+    raise AssertionError(
+        f"{what}: wrong values{where}: got {float(actual[worst]):.6g}, expected "
+        f"{float(expected[worst]):.6g} ({int(np.sum(~np.isclose(actual, expected)))} of "
+        f"{expected.size} entries differ)"
+    )
+
+
+def _constant_ratio(actual, expected):
+    """The number ``c`` with ``actual == c * expected``, if there is one (and it is not 1)."""
+    big = np.abs(expected) > 1e-12
+    if not np.any(big):
+        return None
+    c = float(np.mean(actual[big] / expected[big]))
+    proportional = np.allclose(actual, c * expected, rtol=1e-6, atol=1e-10)
+    if proportional and c != 0 and not np.isclose(c, 1.0):
+        return c
+    return None
+
+
+def _unchanged(before, after, name, call):
+    if not np.array_equal(before, after):
+        raise AssertionError(
+            f"{call} changed its input {name} in place; compute a new array instead "
+            f"(for example np.maximum(x, 0) rather than x[x < 0] = 0)"
+        )
+
+
+def _expect_tuple(result, length, call, names):
+    if not isinstance(result, tuple | list) or len(result) != length:
+        got = f"a {type(result).__name__}" + (
+            f" of length {len(result)}" if isinstance(result, tuple | list) else ""
+        )
+        raise AssertionError(f"{call} must return a tuple {names}, got {got}")
+    return result
+
+
+# --- parts 1 to 3: layers and the loss ---------------------------------------------------
+
+
+def _reference_linear(W, b):
+    layer = _layers.Linear(*W.shape)
+    layer.params["W"][...] = W
+    layer.params["b"][...] = b
+    return layer
+
+
+def _linear_inputs(n, d_in, d_out, seed):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n, d_in)), rng.standard_normal((d_in, d_out)),
+            rng.standard_normal(d_out), rng.uniform(-1.0, 1.0, size=(n, d_out)))
+
+
+def check_linear_forward(linear_forward, n, d_in, d_out, seed):
+    """``linear_forward(x, W, b)`` must equal ``x @ W + b`` of shape ``(N, D_out)``."""
+    x, W, b, _ = _linear_inputs(n, d_in, d_out, seed)
+    call = f"linear_forward with {describe_inputs(x=x, W=W, b=b)}"
+    out = linear_forward(x.copy(), W.copy(), b.copy())
+    expected = _reference_linear(W, b).forward(x)
+    assert_matches(out, expected, f"output of {call}", {
+        "the bias b is missing (expected x @ W + b)": x @ W,
+    })
+
+
+def check_linear_backward(linear_backward, n, d_in, d_out, seed):
+    """``linear_backward(dout, x, W, b)`` must return ``(dx, dW, db)`` of x's, W's, b's shapes."""
+    x, W, b, dout = _linear_inputs(n, d_in, d_out, seed)
+    call = f"linear_backward with {describe_inputs(dout=dout, x=x, W=W, b=b)}"
+    args = (dout.copy(), x.copy(), W.copy(), b.copy())
+    result = _expect_tuple(linear_backward(*args), 3, call, "(dx, dW, db)")
+    for name, before, after in zip(("dout", "x", "W", "b"), (dout, x, W, b), args, strict=True):
+        _unchanged(before, after, name, call)
+    layer = _reference_linear(W, b)
+    layer.forward(x)
+    dx = layer.backward(dout)
+    assert_matches(result[0], dx, f"dx from {call}")
+    assert_matches(result[1], layer.grads["W"], f"dW from {call}")
+    assert_matches(result[2], layer.grads["b"], f"db from {call}", {
+        "db must sum dout over the batch (axis 0), not average it": dout.mean(axis=0),
+    })
+
+
+ACTIVATIONS = {
+    "relu": lambda a: _layers.ReLU(),
+    "sigmoid": lambda a: _layers.Sigmoid(),
+    "leaky_relu": lambda a: _layers.LeakyReLU(a),
+}
+
+
+def _activation_mistakes(name, x, dout, a, slope):
+    """Messages for the usual slips, keyed to what each slip would return."""
+    forward = {}
+    backward = {"this is f'(x) alone; multiply by dout (the chain rule)": slope}
+    if name == "leaky_relu":
+        forward["negative inputs give 0, which is ReLU; leaky ReLU gives a * x there"] = (
+            np.maximum(x, 0.0))
+        backward["for x < 0 the slope is +a, not -a"] = dout * np.where(x >= 0, 1.0, -a)
+        backward["for x < 0 the gradient is a * dout, not 0 (that is ReLU's)"] = dout * (x > 0)
+        if a != 0.01:
+            forward[f"use the argument a={a} as the slope, not a fixed 0.01"] = (
+                np.where(x >= 0, x, 0.01 * x))
+    return forward, backward
+
+
+def check_activation(name, forward, backward, shape, seed, scale=3.0, a=None):
+    """Check ``forward(x[, a])`` and ``backward(dout, x[, a])`` against course_lib's layer.
+
+    Args:
+        name: ``"relu"``, ``"sigmoid"`` or ``"leaky_relu"``.
+        shape: of ``x``; ``scale`` multiplies standard normal entries (large for saturation).
+        a: leaky ReLU's slope, passed as the last argument when given.
+    """
+    rng = np.random.default_rng(seed)
+    x = scale * rng.standard_normal(shape)
+    dout = rng.uniform(-1.0, 1.0, size=shape)
+    extra = () if a is None else (a,)
+    suffix = "" if a is None else f", a={a}"
+    layer = ACTIVATIONS[name](a)
+    expected_out = layer.forward(x)
+    expected_dx = layer.backward(dout)
+    slope = np.asarray(layer.df(x, expected_out), dtype=np.float64)
+    forward_mistakes, backward_mistakes = _activation_mistakes(name, x, dout, a, slope)
+
+    x_in = x.copy()
+    call = f"{name}_forward with {describe_inputs(x=x)}{suffix}"
+    out = forward(x_in, *extra)
+    _unchanged(x, x_in, "x", call)
+    assert_matches(out, expected_out, f"output of {call}", forward_mistakes)
+
+    x_in, dout_in = x.copy(), dout.copy()
+    call = f"{name}_backward with {describe_inputs(dout=dout, x=x)}{suffix}"
+    dx = backward(dout_in, x_in, *extra)
+    _unchanged(x, x_in, "x", call)
+    _unchanged(dout, dout_in, "dout", call)
+    assert_matches(dx, expected_dx, f"dx from {call}", backward_mistakes)
+
+
+def _scores_and_labels(n, c, seed, scale):
+    rng = np.random.default_rng(seed)
+    return scale * rng.standard_normal((n, c)), rng.integers(0, c, size=n)
+
+
+def _call_loss(softmax_cross_entropy, scores, labels):
+    call = f"softmax_cross_entropy with {describe_inputs(scores=scores, labels=labels)}"
+    scores_in, labels_in = scores.copy(), labels.copy()
+    loss, dscores = _expect_tuple(softmax_cross_entropy(scores_in, labels_in), 2, call,
+                                  "(loss, dscores)")
+    _unchanged(scores, scores_in, "scores", call)
+    if np.ndim(loss) != 0:
+        raise AssertionError(f"loss from {call}: must be one number (the mean over the batch), "
+                             f"got shape {np.shape(loss)}")
+    return call, float(loss), dscores
+
+
+def check_softmax_loss(softmax_cross_entropy, n, c, seed, scale=1.0):
+    """The loss must be ``-(1/N) sum_n log softmax(scores_n)[labels_n]``."""
+    scores, labels = _scores_and_labels(n, c, seed, scale)
+    call, loss, _ = _call_loss(softmax_cross_entropy, scores, labels)
+    expected, _ = _losses.softmax_cross_entropy(scores, labels)
+    assert_matches(loss, expected, f"loss from {call}", {
+        "this is the sum over the batch; PS4's loss is the mean (divide by N)": expected * n,
+    })
+
+
+def check_softmax_gradient(softmax_cross_entropy, n, c, seed, scale=1.0):
+    """The gradient must be ``(softmax(scores) - onehot(labels)) / N``."""
+    scores, labels = _scores_and_labels(n, c, seed, scale)
+    call, _, dscores = _call_loss(softmax_cross_entropy, scores, labels)
+    _, expected = _losses.softmax_cross_entropy(scores, labels)
+    probs = _losses.softmax(scores)
+    assert_matches(dscores, expected, f"dscores from {call}", {
+        "this is softmax(scores) / N; subtract 1 at each row's true label": probs / n,
+        "this is (softmax - onehot) without the 1/N of the mean": expected * n,
+    })
+
+
+def check_softmax_large_logits(softmax_cross_entropy, n, c, seed, scale=1e4):
+    """Logits of size ``scale`` must give a finite loss and gradient equal to the reference."""
+    scores, labels = _scores_and_labels(n, c, seed, scale)
+    with np.errstate(all="ignore"):
+        call, loss, dscores = _call_loss(softmax_cross_entropy, scores, labels)
+    if not np.isfinite(loss) or not np.all(np.isfinite(dscores)):
+        raise AssertionError(
+            f"{call}: logits of size about {scale:g} give a loss of {loss} and "
+            f"{int(np.sum(~np.isfinite(dscores)))} non-finite gradient entries; subtract each "
+            f"row's maximum before exp (softmax does not change, exp no longer overflows)"
+        )
+    expected_loss, expected_dscores = _losses.softmax_cross_entropy(scores, labels)
+    assert_matches(loss, expected_loss, f"loss from {call}")
+    assert_matches(dscores, expected_dscores, f"dscores from {call}")
+
+
+# --- part 4: gradient checks ---------------------------------------------------------------
+
+
+def _linear_pair(double_dW=False):
+    def forward(x, W, b):
+        return x @ W + b
+
+    def backward(dout, x, W, b):
+        return dout @ W.T, (2.0 if double_dW else 1.0) * (x.T @ dout), dout.sum(axis=0)
+
+    return forward, backward
+
+
+def _tanh_pair(flip_dx=False):
+    def forward(x):
+        return np.tanh(x)
+
+    def backward(dout, x):
+        return ((-1.0 if flip_dx else 1.0) * dout * (1.0 - np.tanh(x) ** 2),)
+
+    return forward, backward
+
+
+def _call_gradcheck(gradcheck_function, forward, backward, inputs, description):
+    call = f"gradcheck_function on {description}"
+    report = gradcheck_function(forward, backward, {k: v.copy() for k, v in inputs.items()})
+    if not isinstance(report, GradcheckReport):
+        raise AssertionError(f"{call}: expected the GradcheckReport that "
+                             f"course_lib.gradcheck.check_gradients returns, got "
+                             f"{type(report).__name__}")
+    names = {check.name for check in report.checks}
+    if names != set(inputs):
+        raise AssertionError(f"{call}: the report checks {sorted(names)}; expected one "
+                             f"check per input, named {sorted(inputs)}")
+    return call, report
+
+
+def check_gradcheck_function(gradcheck_function, n, d_in, d_out, seed):
+    """It must pass correct backward functions and catch broken ones."""
+    x, W, b, _ = _linear_inputs(n, d_in, d_out, seed)
+    linear = {"x": x, "W": W, "b": b}
+    cases = [
+        ("a correct linear layer", _linear_pair(), linear, set()),
+        ("a linear layer whose dW is twice too large", _linear_pair(double_dW=True), linear,
+         {"W"}),
+        ("a correct tanh", _tanh_pair(), {"x": x}, set()),
+        ("a tanh whose dx has the wrong sign", _tanh_pair(flip_dx=True), {"x": x}, {"x"}),
+    ]
+    for description, (forward, backward), inputs, wrong in cases:
+        call, report = _call_gradcheck(gradcheck_function, forward, backward, inputs,
+                                       f"{description} ({describe_inputs(**inputs)})")
+        failed = {check.name for check in report.failures}
+        if failed != wrong:
+            raise AssertionError(
+                f"{call}: should fail exactly {sorted(wrong) or 'nothing'}, but fails "
+                f"{sorted(failed) or 'nothing'}:\n{report!r}"
+            )
+
+
+GRADIENT_REPORTS = {
+    "linear": {"x", "W", "b"},
+    "relu": {"x"},
+    "sigmoid": {"x"},
+    "leaky_relu": {"x"},
+    "softmax_cross_entropy": {"scores"},
+}
+
+
+def check_gradient_reports(reports):
+    """``reports`` must map each of GRADIENT_REPORTS's names to a passing full check."""
+    if not isinstance(reports, dict) or set(reports) != set(GRADIENT_REPORTS):
+        got = sorted(reports) if isinstance(reports, dict) else type(reports).__name__
+        raise AssertionError(f"gradient_reports must be a dict with the keys "
+                             f"{sorted(GRADIENT_REPORTS)}, got {got}")
+    for name, expected_names in GRADIENT_REPORTS.items():
+        report = reports[name]
+        if not isinstance(report, GradcheckReport):
+            raise AssertionError(f"gradient_reports[{name!r}] must be a GradcheckReport, got "
+                                 f"{type(report).__name__}")
+        names = {check.name for check in report.checks}
+        if names != expected_names or report.method != "full":
+            raise AssertionError(f"gradient_reports[{name!r}] must be a full check of "
+                                 f"{sorted(expected_names)}, got a {report.method} check of "
+                                 f"{sorted(names)}")
+        if not report.ok:
+            raise AssertionError(f"gradient_reports[{name!r}] fails:\n{report!r}")
+
+
+def check_backward_numerically(name, forward, backward, shapes, seed):
+    """Gradient-check a student's ``backward`` against their ``forward`` on random inputs.
+
+    Args:
+        name: what to call the pair in a message, e.g. ``"linear_backward"``.
+        forward: ``forward(**inputs)`` returns an array.
+        backward: ``backward(dout, **inputs)`` returns one gradient per input, as a tuple in
+            the order of ``shapes`` (or a single array when there is one input).
+        shapes: dict input name -> shape; inputs are standard normal draws from ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    inputs = {key: rng.standard_normal(shape) for key, shape in shapes.items()}
+    dout = rng.uniform(-1.0, 1.0, size=np.shape(forward(**inputs)))
+    result = backward(dout, **{k: v.copy() for k, v in inputs.items()})
+    result = (result,) if isinstance(result, np.ndarray) else result
+    result = _expect_tuple(result, len(inputs), name, f"with one gradient per {list(inputs)}")
+    grads = dict(zip(inputs, result, strict=True))
+    report = check_gradients(lambda: np.sum(forward(**inputs) * dout), inputs, grads)
+    if not report.ok:
+        raise AssertionError(f"a numerical gradient check of your {name} "
+                             f"({describe_inputs(**inputs)}) fails:\n{report!r}")
+
+
+# --- parts 5 and 6: two-layer MLPs -------------------------------------------------------
+
+
+def reference_mlp(params):
+    """course_lib's ``Linear -> ReLU -> Linear`` holding copies of ``params``."""
+    if not isinstance(params, dict) or set(params) != set(MLP_KEYS):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise AssertionError(f"expected a dict with the keys {list(MLP_KEYS)}, got {got}")
+    W1, b1, W2, b2 = (np.asarray(params[k], dtype=np.float64) for k in MLP_KEYS)
+    shapes = ", ".join(f"{k} {np.shape(params[k])}" for k in MLP_KEYS)
+    if not (W1.ndim == W2.ndim == 2 and b1.shape == (W1.shape[1],) == (W2.shape[0],)
+            and b2.shape == (W2.shape[1],)):
+        raise AssertionError(f"shapes do not fit together: got {shapes}; expected W1 (D, H), "
+                             f"b1 (H,), W2 (H, C), b2 (C,)")
+    return _layers.Sequential(_reference_linear(W1, b1), _layers.ReLU(),
+                              _reference_linear(W2, b2))
+
+
+def mlp_accuracy(params, X, y):
+    """Fraction of rows of ``X`` that the reference MLP on ``params`` classifies as ``y``."""
+    model = reference_mlp(params)
+    if model[0].in_features != X.shape[1]:
+        raise AssertionError(f"W1 has {model[0].in_features} rows, but the inputs have "
+                             f"{X.shape[1]} features")
+    return float(np.mean(model.predict(X) == y))
+
+
+def check_xor_weights(params, n_per_corner=1, noise=0.0, seed=0):
+    """The MLP on ``params`` (one output, class 1 when the score is > 0) must compute XOR."""
+    X, y = _datasets.xor(n_per_corner=n_per_corner, noise=noise, rng=seed)
+    model = reference_mlp(params)
+    if model[2].out_features != 1:
+        raise AssertionError(f"W2 must have one column (one output score), got shape "
+                             f"{np.shape(params['W2'])}")
+    scores = model.forward(X)[:, 0]
+    wrong = [
+        f"  x = ({x1:+.3f}, {x2:+.3f}): score {s:+.3g}, predicted {int(s > 0)}, XOR is {t}"
+        for (x1, x2), s, t in zip(X, scores, y, strict=True) if int(s > 0) != t
+    ]
+    if wrong:
+        where = "the corners" if noise == 0 else f"points within noise {noise} of the corners"
+        raise AssertionError(f"your XOR network is wrong on {len(wrong)} of {len(X)} of "
+                             f"{where}:\n" + "\n".join(wrong[:8]))
+
+
+def check_accuracy(params, X, y, at_least, dataset):
+    """Held-out accuracy of the reference MLP on ``params`` must reach ``at_least``."""
+    accuracy = mlp_accuracy(params, X, y)
+    if accuracy < at_least:
+        raise AssertionError(f"held-out accuracy on {dataset} is {accuracy:.3f}; at least "
+                             f"{at_least:.2f} is required")
+
+
+def check_spirals_training(train_spirals, seed, at_least):
+    """Train on ``spirals(rng=seed)``; test on a fresh draw, ``spirals(rng=seed + 1)``."""
+    X, y = _datasets.spirals(rng=seed)
+    X_test, y_test = _datasets.spirals(rng=seed + 1)
+    params = train_spirals(X.copy(), y.copy())
+    check_accuracy(params, X_test, y_test, at_least,
+                   f"spirals(rng={seed + 1}) after training on spirals(rng={seed})")
+
+
+def check_digits_training(train_digits, seed, at_least):
+    """Train on a split of the digits made with ``rng=seed``; test on its held-out part."""
+    X, y = _datasets.digits()
+    X_train, X_test, y_train, y_test = _datasets.train_test_split(X, y, rng=seed)
+    params = train_digits(X_train.copy(), y_train.copy())
+    check_accuracy(params, X_test, y_test, at_least,
+                   f"the digits held out by train_test_split(rng={seed})")

@@ -1,0 +1,330 @@
+"""PS4 as an nbgrader assignment: its structure, its release and the whole grading cycle.
+
+The fast tests read the committed notebooks and exercise course_lib.ps4_checks (the helpers
+behind the test cells) on typical student mistakes. The slow ones run nbgrader itself in a
+temporary copy of the course, never in the work tree, so no gradebook is left behind.
+"""
+
+import numpy as np
+import pytest
+from nbgrader.api import Gradebook
+from ps4_helpers import (
+    ASSIGNMENT,
+    HIDDEN_MARKERS,
+    NOTEBOOK,
+    RELEASE,
+    ROOT,
+    SOLUTION_MARKERS,
+    SOURCE,
+    autograded_points,
+    comparable,
+    copy_course,
+    exported_scores,
+    marked_regions,
+    nbgrader,
+    nbgrader_meta,
+    parts,
+    read,
+    submission,
+    submit,
+)
+from traitlets.config.loader import PyFileConfigLoader
+
+from course_lib import ps4_checks as checks
+
+PART_NUMBERS = list(range(1, 8))
+FIRST_THREE_PARTS = {1, 2, 3}
+
+
+@pytest.fixture(scope="module")
+def source_nb():
+    return read(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def release_nb():
+    return read(RELEASE)
+
+
+# --- the notebook's structure ------------------------------------------------------------
+
+
+def test_each_part_heading_states_the_points_of_its_cells(source_nb):
+    found = parts(source_nb)
+    assert [p.number for p in found] == PART_NUMBERS
+    for part in found:
+        assert part.points == part.stated_points, (
+            f"Part {part.number}'s heading says {part.stated_points} points, its graded "
+            f"cells carry {part.points}"
+        )
+    assert sum(p.points for p in found) == 100
+
+
+def test_grade_ids_are_unique_and_name_their_cells(source_nb):
+    ids = [nbgrader_meta(c)["grade_id"] for c in source_nb.cells if nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), f"repeated grade ids: {sorted(ids)}"
+    for cell in source_nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            assert meta["grade_id"].startswith("test_") and meta["locked"], meta
+            first_line = cell.source.splitlines()[0]
+            assert first_line.startswith(('"""', "#")), (
+                f"{meta['grade_id']} should open with a line saying what it checks"
+            )
+
+
+def test_every_autograded_cell_has_hidden_tests(source_nb):
+    for cell in source_nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            hidden = marked_regions(cell.source, HIDDEN_MARKERS)
+            assert hidden and any(line.strip() for line in hidden[0]), meta["grade_id"]
+
+
+def test_written_answers_are_graded_by_hand(source_nb):
+    answers = [c for c in parts(source_nb)[-1].cells if nbgrader_meta(c).get("grade")]
+    assert len(answers) == 3
+    for cell in answers:
+        meta = nbgrader_meta(cell)
+        assert cell.cell_type == "markdown" and meta["solution"] and not meta["task"], meta
+
+
+def test_solution_is_committed_executed_without_errors(source_nb):
+    code = [c for c in source_nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    assert any(o.output_type == "display_data" for c in code for o in c.outputs)
+
+
+def _secret_and_public_lines(nb):
+    """Stripped lines inside solution or hidden-test regions, and lines outside them."""
+    secret, public = set(), set()
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if line.strip() in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
+                inside = True
+            elif line.strip() in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
+                inside = False
+            elif line.strip():
+                (secret if inside else public).add(line.strip())
+    return secret, public
+
+
+def test_release_holds_no_solution_and_no_hidden_test(source_nb, release_nb):
+    text = RELEASE.read_text()
+    for marker in (*SOLUTION_MARKERS, *HIDDEN_MARKERS):
+        assert marker not in text
+    secret, public = _secret_and_public_lines(source_nb)
+    only_secret = secret - public
+    assert only_secret, "the source should hold solutions and hidden tests"
+    released = {line.strip() for cell in release_nb.cells for line in cell.source.splitlines()}
+    assert not only_secret & released
+    assert not any(c.get("outputs") for c in release_nb.cells if c.cell_type == "code")
+
+
+# --- course_lib.ps4_checks: what a student is told ---------------------------------------
+
+
+def linear_forward(x, W, b):
+    return x @ W + b
+
+
+def linear_backward(dout, x, W, b):
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+def relu_forward(x):
+    return np.maximum(x, 0.0)
+
+
+def relu_backward(dout, x):
+    return dout * (x > 0)
+
+
+def relu_in_place(x):
+    x[x < 0] = 0.0
+    return x
+
+
+def leaky_forward(x, a=0.01):
+    return np.where(x >= 0, x, a * x)
+
+
+def leaky_backward(dout, x, a=0.01):
+    return dout * np.where(x >= 0, 1.0, a)
+
+
+def softmax_ce(scores, labels):
+    n = len(labels)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    d = np.exp(log_p)
+    d[np.arange(n), labels] -= 1
+    return -np.mean(log_p[np.arange(n), labels]), d / n
+
+
+def softmax_ce_naive(scores, labels):
+    n = len(labels)
+    p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    d = p.copy()
+    d[np.arange(n), labels] -= 1
+    return -np.mean(np.log(p[np.arange(n), labels])), d / n
+
+
+MISTAKES = {
+    "forward without bias": (
+        lambda: checks.check_linear_forward(lambda x, W, b: x @ W, 4, 3, 2, 0), "bias b"),
+    "forward squeezes a batch of one": (
+        lambda: checks.check_linear_forward(lambda x, W, b: np.squeeze(x @ W + b), 1, 3, 2, 0),
+        "shape mismatch, expected (1, 2), got (2,)"),
+    "dW transposed": (
+        lambda: checks.check_linear_backward(
+            lambda d, x, W, b: (d @ W.T, d.T @ x, d.sum(0)), 4, 3, 2, 0), "transposed?"),
+    "dx with the wrong sign": (
+        lambda: checks.check_linear_backward(
+            lambda d, x, W, b: (-d @ W.T, x.T @ d, d.sum(0)), 4, 3, 2, 0), "wrong sign"),
+    "db not summed over the batch": (
+        lambda: checks.check_linear_backward(
+            lambda d, x, W, b: (d @ W.T, x.T @ d, d), 4, 3, 2, 0), "shape mismatch"),
+    "db averaged": (
+        lambda: checks.check_linear_backward(
+            lambda d, x, W, b: (d @ W.T, x.T @ d, d.mean(0)), 4, 3, 2, 0), "not average"),
+    "db summed over everything, seen for a batch of one": (
+        lambda: checks.check_linear_backward(
+            lambda d, x, W, b: (d @ W.T, x.T @ d, np.sum(d)), 1, 3, 2, 0), "a batch of one"),
+    "backward returns a list of two": (
+        lambda: checks.check_linear_backward(lambda d, x, W, b: (d, d), 4, 3, 2, 0),
+        "must return a tuple (dx, dW, db)"),
+    "relu changes x in place": (
+        lambda: checks.check_activation("relu", relu_in_place, relu_backward, (4, 3), 0),
+        "in place"),
+    "relu backward without dout": (
+        lambda: checks.check_activation("relu", relu_forward, lambda d, x: 1.0 * (x > 0),
+                                        (4, 3), 0), "chain rule"),
+    "leaky slope -a": (
+        lambda: checks.check_activation(
+            "leaky_relu", leaky_forward, lambda d, x, a: d * np.where(x >= 0, 1.0, -a),
+            (4, 3), 0, a=0.1), "+a, not -a"),
+    "leaky ignores a": (
+        lambda: checks.check_activation(
+            "leaky_relu", lambda x, a: leaky_forward(x), leaky_backward, (4, 3), 0, a=0.2),
+        "argument a=0.2"),
+    "loss summed": (
+        lambda: checks.check_softmax_loss(
+            lambda s, y: (softmax_ce(s, y)[0] * len(y), softmax_ce(s, y)[1]), 5, 3, 0),
+        "mean"),
+    "gradient without 1/N": (
+        lambda: checks.check_softmax_gradient(
+            lambda s, y: (softmax_ce(s, y)[0], softmax_ce(s, y)[1] * len(y)), 5, 3, 0),
+        "1/N"),
+    "softmax overflows": (
+        lambda: checks.check_softmax_large_logits(softmax_ce_naive, 4, 3, 0),
+        "subtract each row's maximum"),
+    "gradcheck that passes everything": (
+        lambda: checks.check_gradcheck_function(
+            lambda f, b, inputs, rng=0: checks.check_gradients(
+                lambda: 0.0, inputs, {k: np.zeros_like(v) for k, v in inputs.items()}),
+            3, 4, 2, 0), "should fail exactly ['W']"),
+    "backward that disagrees with its forward": (
+        lambda: checks.check_backward_numerically(
+            "linear_backward", linear_forward, lambda d, x, W, b: (d @ W.T, x.T @ d, 2 * d.sum(0)),
+            {"x": (3, 4), "W": (4, 2), "b": (2,)}, seed=0),
+        "a numerical gradient check of your linear_backward"),
+    "xor by a linear network": (
+        lambda: checks.check_xor_weights({"W1": np.eye(2), "b1": np.zeros(2),
+                                          "W2": np.ones((2, 1)), "b2": np.array([-0.5])}),
+        "x = (+1.000, +1.000)"),
+    "untrained digits network": (
+        lambda: checks.check_digits_training(
+            lambda X, y: {"W1": np.zeros((64, 4)), "b1": np.zeros(4),
+                          "W2": np.zeros((4, 10)), "b2": np.zeros(10)}, 0, 0.95),
+        "at least 0.95 is required"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_a_typical_mistake_gets_a_message_that_names_it(mistake):
+    check, expected = MISTAKES[mistake]
+    with pytest.raises(AssertionError) as failure:
+        check()
+    assert expected in str(failure.value), str(failure.value)
+
+
+def test_correct_implementations_pass_the_checks():
+    for n in (1, 5):
+        checks.check_linear_forward(linear_forward, n, 3, 2, seed=n)
+        checks.check_linear_backward(linear_backward, n, 3, 2, seed=n)
+        checks.check_activation("relu", relu_forward, relu_backward, (n, 4), seed=n)
+        checks.check_activation("leaky_relu", leaky_forward, leaky_backward, (n, 4), n, a=0.3)
+        checks.check_softmax_loss(softmax_ce, n, 4, seed=n)
+        checks.check_softmax_gradient(softmax_ce, n, 4, seed=n)
+        checks.check_softmax_large_logits(softmax_ce, n, 4, seed=n)
+        checks.check_backward_numerically("relu_backward", relu_forward, relu_backward,
+                                          {"x": (n, 3)}, seed=n)
+
+
+# --- nbgrader in a temporary copy of the course ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of the course whose release and gradebook nbgrader has just generated."""
+    course = copy_course(tmp_path_factory.mktemp("course"))
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    return course
+
+
+@pytest.mark.slow
+def test_committed_release_is_what_nbgrader_generates(course, release_nb):
+    generated = read(course / "assignments" / ASSIGNMENT / NOTEBOOK)
+    assert comparable(generated) == comparable(release_nb), (
+        "assignments/ps4_mlp is stale: run `make release`"
+    )
+
+
+@pytest.mark.slow
+def test_validate_passes_the_solution(course):
+    output = nbgrader(course, "validate", f"solutions/{ASSIGNMENT}/{NOTEBOOK}")
+    assert "Success! Your notebook passes all the tests." in output, output
+    assert "VALIDATION FAILED" not in output, output
+
+
+@pytest.mark.slow
+def test_validate_invert_finds_every_test_failing_on_the_release(course):
+    output = nbgrader(course, "validate", "--invert", f"assignments/{ASSIGNMENT}/{NOTEBOOK}")
+    assert "Success! The notebook does not pass any tests." in output, output
+    assert "PASSED" not in output, output
+
+
+@pytest.mark.slow
+def test_autograde_gives_each_submission_exactly_its_points(course, source_nb, release_nb):
+    submissions = {
+        "full": submission(release_nb, source_nb, set(PART_NUMBERS)),
+        "untouched": release_nb,
+        "parts_1_to_3": submission(release_nb, source_nb, FIRST_THREE_PARTS),
+    }
+    for student, nb in submissions.items():
+        submit(course, student, nb)
+    nbgrader(course, "autograde", ASSIGNMENT)
+
+    expected = {
+        "full": autograded_points(source_nb),
+        "untouched": 0.0,
+        "parts_1_to_3": autograded_points(source_nb, FIRST_THREE_PARTS),
+    }
+    assert 0 < expected["parts_1_to_3"] < expected["full"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {student: gradebook.find_submission(ASSIGNMENT, student).score
+                  for student in submissions}
+    assert scores == expected
+    assert exported_scores(course) == expected
+
+
+def test_nbgrader_config_maps_the_repo_and_sets_the_cell_timeout():
+    loader = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT))
+    config = loader.load_config()
+    assert config.CourseDirectory.source_directory == "solutions"
+    assert config.CourseDirectory.release_directory == "assignments"
+    assert isinstance(config.Execute.timeout, int) and config.Execute.timeout > 0
