@@ -3,11 +3,12 @@
 Every function returns ``(X, y)``: ``X`` float64 of shape ``(N, D)``, ``y`` int64 of
 shape ``(N,)``. Generated sets take ``rng`` (a seed or Generator), so they are
 reproducible. Nothing is downloaded: the digits ship inside scikit-learn.
+
+scikit-learn is imported inside the functions that use it: importing it costs about two
+seconds, which a lecture that only needs ``xor`` or ``spirals`` should not pay.
 """
 
 import numpy as np
-from sklearn import datasets as sk_datasets
-from sklearn.model_selection import train_test_split as _sk_split
 
 
 def _as_dataset(X, y):
@@ -31,7 +32,9 @@ def xor(n_per_corner=1, noise=0.0, rng=0):
 
 def blobs(n=200, centers=2, std=1.0, rng=0):
     """Gaussian clusters, ``centers`` classes (scikit-learn's ``make_blobs``)."""
-    X, y = sk_datasets.make_blobs(
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(
         n_samples=n, centers=centers, cluster_std=std, random_state=_seed(rng)
     )
     return _as_dataset(X, y)
@@ -39,7 +42,9 @@ def blobs(n=200, centers=2, std=1.0, rng=0):
 
 def circles(n=200, noise=0.1, factor=0.5, rng=0):
     """A disc inside a ring: class 1 is the inner circle (``make_circles``)."""
-    X, y = sk_datasets.make_circles(
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(
         n_samples=n, noise=noise, factor=factor, random_state=_seed(rng)
     )
     return _as_dataset(X, y)
@@ -47,7 +52,9 @@ def circles(n=200, noise=0.1, factor=0.5, rng=0):
 
 def moons(n=200, noise=0.1, rng=0):
     """Two interleaved half-moons (``make_moons``)."""
-    X, y = sk_datasets.make_moons(n_samples=n, noise=noise, random_state=_seed(rng))
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=n, noise=noise, random_state=_seed(rng))
     return _as_dataset(X, y)
 
 
@@ -70,7 +77,9 @@ def digits():
 
     Returns ``X`` of shape ``(1797, 64)`` scaled to ``[0, 1]`` and ``y`` in ``0..9``.
     """
-    data = sk_datasets.load_digits()
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
     return _as_dataset(data.data / 16.0, data.target)
 
 
@@ -78,7 +87,9 @@ def train_test_split(X, y, test_fraction=0.25, rng=0):
     """Shuffle and split into ``X_train, X_test, y_train, y_test``, stratified by class."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"train_test_split: expected 0 < test_fraction < 1, got {test_fraction}")
-    return _sk_split(X, y, test_size=test_fraction, random_state=_seed(rng), stratify=y)
+    from sklearn.model_selection import train_test_split as split
+
+    return split(X, y, test_size=test_fraction, random_state=_seed(rng), stratify=y)
 
 
 def _seed(rng):
