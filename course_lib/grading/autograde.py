@@ -1,0 +1,165 @@
+"""``course autograde``: grade a whole class, N students at a time, one bad apple at most.
+
+For each student: :mod:`.preflight` stages a repaired copy of the submission, a
+:mod:`.worker` grades it with ``nbgrader autograde`` in a private workspace with its
+own gradebook, and the main process merges that gradebook into ``gradebook.db``
+(:mod:`.gradebook`) and copies the graded notebook to ``autograded/``. A student whose
+notebook cannot run still gets a gradebook row (every grade zero) and a status saying
+why. The submitted folder is only read.
+"""
+
+import json
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from course_lib.grading import gradebook, preflight, worker
+from course_lib.grading.course import CourseError
+from course_lib.grading.report import format_table, score_text
+
+# error names in a graded notebook, and the status each one means
+ERROR_STATUS = {
+    "CellTimeoutError": "timeout",
+    "DeadKernelError": "kernel died",
+    "MemoryError": "memory limit",
+    "GradingGuardError": "tampering",
+}
+
+
+@dataclass
+class StudentResult:
+    student: str
+    score: float | None = None
+    max_score: float | None = None
+    status: str = "ok"
+    problems: list = field(default_factory=list)
+
+    def row(self):
+        return (self.student, score_text(self.score, self.max_score), self.status,
+                "; ".join(self.problems))
+
+
+def _runtime_problems(nb_path):
+    """``(statuses, problems)`` read from the error outputs of a graded notebook."""
+    statuses, problems = [], []
+    nb = nbformat.read(nb_path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            status = ERROR_STATUS.get(out.get("ename")) if out.output_type == "error" else None
+            if status and status not in statuses:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                where = f"cell {index}" + (f" ({grade_id})" if grade_id else "")
+                statuses.append(status)
+                problems.append(f"{out.ename} in {where}: {out.evalue}".rstrip(": "))
+    return statuses, problems
+
+
+def _grade_one(ws_root, course, assignment, student, check, limits, box):
+    ws = worker.make_workspace(ws_root / student, course, assignment, student, check,
+                               course.submitted(assignment, student))
+    command, env = worker.grading_command(ws, course, limits, box)
+    return ws, worker.run(ws, command, env, limits)
+
+
+def _finish(course, assignment, student, check, ws, run):
+    """Merge one worker's results; return the student's StudentResult."""
+    result = StudentResult(student, problems=list(check.problems))
+    statuses = []
+    if check.missing:
+        statuses.append("missing")
+    if check.unreadable:
+        statuses.append("unreadable")
+    merged = False
+    dest = course.autograded(assignment, student)
+    shutil.rmtree(dest, ignore_errors=True)
+    if ws is not None:
+        graded = [p for p in sorted(ws.autograded.glob("*.ipynb")) if p.stem in check.notebooks]
+        if run.returncode == 0:  # a failed or stopped run may have left grades half-saved
+            merged = gradebook.merge_submission(course.db_url, ws.db_url, assignment, student)
+        if run.returncode is None:
+            statuses.append("timeout")
+            result.problems.append(f"grading stopped after {run.seconds:.0f} s")
+        elif run.returncode != 0 or len(graded) < len(check.notebooks):
+            statuses.append("grader error")
+            tail = [line for line in run.log.splitlines() if "[ERROR]" in line][-1:]
+            result.problems.append("nbgrader failed" + (f": {tail[0]}" if tail else ""))
+        dest.mkdir(parents=True)
+        for path in graded:
+            more_statuses, more_problems = _runtime_problems(path)
+            statuses += [s for s in more_statuses if s not in statuses]
+            result.problems += more_problems
+            shutil.copyfile(path, dest / path.name)
+    if not merged:
+        gradebook.record_zero(course.db_url, assignment, student)
+    if check.suspicious and "tampering" not in statuses:
+        statuses.append("flagged")
+    if not statuses and check.problems:
+        statuses.append("repaired")
+    result.status = ", ".join(statuses) or "ok"
+    result.score, result.max_score, _ = gradebook.scores(course.db_url, assignment, student)
+    return result
+
+
+def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=False,
+              progress=True):
+    """Grade ``students`` (default: everyone under submitted/); return StudentResults.
+
+    Also writes ``autograded/<assignment>.status.json`` for ``course feedback``/``grades``.
+    """
+    limits = limits or worker.Limits()
+    if not gradebook.assignment_exists(course.db_url, assignment):
+        raise CourseError(f"{assignment!r} is not in the gradebook: run "
+                          f"`course release {assignment}` first")
+    names = course.notebook_names(assignment)
+    sources = {n: course.source_notebook(assignment, n) for n in names}
+    releases = {n: nbformat.read(course.release(assignment) / f"{n}.ipynb", as_version=4)
+                for n in names}
+    students = students or course.students(assignment)
+    if not students:
+        raise CourseError(f"no submissions in {course.submitted(assignment)}: "
+                          f"run `course collect {assignment} ZIP_OR_DIR` first")
+    checks = {s: preflight.inspect_submission(course.submitted(assignment, s), sources,
+                                              releases, limits.max_file_mb * 2**20)
+              for s in students}
+    results = {}
+    with ExitStack() as stack:
+        try:
+            box = stack.enter_context(worker.kernel_provider(limits, unsafe))
+        except RuntimeError as e:
+            raise CourseError(str(e)) from e
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-autograde-"))
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, workers)))
+        bar = stack.enter_context(tqdm(total=len(students), desc=f"autograde {assignment}",
+                                       unit="student", disable=not progress))
+        root = Path(tmp)
+        futures = {}
+        for s in students:
+            if checks[s].notebooks:
+                futures[pool.submit(_grade_one, root, course, assignment, s, checks[s],
+                                    limits, box)] = s
+            else:
+                results[s] = _finish(course, assignment, s, checks[s], None, None)
+                bar.update()
+        for future in as_completed(futures):
+            s = futures[future]
+            ws, run = future.result()
+            results[s] = _finish(course, assignment, s, checks[s], ws, run)
+            bar.set_postfix_str(s)
+            bar.update()
+    ordered = [results[s] for s in students]
+    status_file = course.status_file(assignment)
+    status_file.parent.mkdir(parents=True, exist_ok=True)
+    known = json.loads(status_file.read_text()) if status_file.is_file() else {}
+    known.update({r.student: asdict(r) for r in ordered})  # --student regrades a few
+    status_file.write_text(json.dumps(dict(sorted(known.items())), indent=1))
+    return ordered
+
+
+def table(results):
+    return format_table([r.row() for r in results])

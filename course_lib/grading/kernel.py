@@ -1,0 +1,77 @@
+"""The grading kernel: ``python -m course_lib.grading.kernel -f {connection_file}``.
+
+It is ipykernel with three things done first, before any student code can run:
+
+1. resource limits from the environment (``COURSE_KERNEL_MEMORY_MB`` caps the address
+   space, so a memory bomb raises ``MemoryError`` instead of taking the machine;
+   ``COURSE_KERNEL_FILE_MB`` caps the size of any file it writes; no core dumps);
+2. one BLAS thread, so the address-space cap is not eaten by thread stacks;
+3. :func:`course_lib.grading.guard.install`: the trusted modules are imported and
+   snapshotted, so that the grader can restore them before each test cell.
+
+:func:`write_kernel_spec` writes the kernel spec that points nbgrader at this module.
+"""
+
+import json
+import os
+import resource
+import signal
+import sys
+from pathlib import Path
+
+KERNEL_NAME = "course-grader"
+MEMORY_ENV = "COURSE_KERNEL_MEMORY_MB"
+FILE_ENV = "COURSE_KERNEL_FILE_MB"
+
+
+def kernel_argv(python=sys.executable):
+    """The kernel spec's argv (the sandbox wraps it in bubblewrap)."""
+    return [python, "-m", "course_lib.grading.kernel", "-f", "{connection_file}"]
+
+
+def write_kernel_spec(jupyter_dir, memory_mb, file_mb, argv=None):
+    """Write ``<jupyter_dir>/kernels/course-grader/kernel.json``; return the kernel name.
+
+    Put ``jupyter_dir`` first on ``JUPYTER_PATH`` for the process that starts kernels.
+    """
+    folder = Path(jupyter_dir) / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": argv or kernel_argv(),
+        "display_name": "Python 3 (course grader)",
+        "language": "python",
+        "env": {MEMORY_ENV: str(memory_mb), FILE_ENV: str(file_mb)},
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return KERNEL_NAME
+
+
+def apply_limits(environ=os.environ):
+    """Set RLIMIT_AS, RLIMIT_FSIZE and RLIMIT_CORE for this process from ``environ``."""
+    mb = 1024 * 1024
+    if environ.get(MEMORY_ENV):
+        limit = int(environ[MEMORY_ENV]) * mb
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if environ.get(FILE_ENV):
+        limit = int(environ[FILE_ENV]) * mb
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        # a write past the limit then raises OSError(EFBIG) instead of killing the kernel
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def main():
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    apply_limits()
+    from course_lib.grading import guard
+
+    guard.install()
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+
+
+if __name__ == "__main__":
+    main()

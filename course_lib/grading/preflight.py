@@ -1,0 +1,196 @@
+"""Look at one student's submitted folder before anything runs, and stage what to grade.
+
+:func:`inspect_submission` never writes to the submitted folder. It reads each file
+once and returns a :class:`Preflight`: the notebooks to grade (repaired where that is
+safe), the other files to copy, and a plain-language list of problems. What it handles:
+
+* a notebook that is empty, not JSON, not a notebook, or over the size limit: not graded;
+* a wrongly named notebook (``ps4_mlp (1).ipynb``): graded under the expected name when
+  its grade ids are the assignment's; other notebooks are extra and ignored;
+* a grade id used by several cells (plain nbgrader cannot save such a notebook): the
+  last copy keeps it, as nbgrader's DeduplicateIds does, the others become plain cells;
+* deleted, edited or retyped test cells, found by comparing with the released notebook
+  (nbgrader restores them from the gradebook: ``OverwriteCells``);
+* code that reaches into the test machinery (``np.allclose = ...``, ``builtins``,
+  IPython's input transformers, ``sys.modules``): flagged for a human to look at.
+"""
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.utils import is_grade, is_locked, is_solution
+
+TRUSTED_NAMES = {"np", "numpy", "builtins", "__builtins__", "sys", "course_lib", "math"}
+SHELL_HOOKS = {
+    "input_transformers_cleanup", "input_transformers_post", "ast_transformers",
+    "set_custom_exc", "showtraceback", "_showtraceback", "events", "run_cell",
+    "register_magic_function",
+}
+
+
+@dataclass
+class Preflight:
+    """What to grade for one student, and what was wrong with the submission."""
+
+    notebooks: dict = field(default_factory=dict)  # expected name -> NotebookNode
+    files: list = field(default_factory=list)  # other files to copy (relative paths)
+    problems: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+    suspicious: list = field(default_factory=list)
+
+
+def _grade_ids(nb):
+    return [c.metadata.nbgrader["grade_id"] for c in nb.cells
+            if "grade_id" in c.metadata.get("nbgrader", {})]
+
+
+def _read_notebook(path, max_bytes):
+    """``(notebook, None)`` or ``(None, why it cannot be graded)``."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        return None, f"{path.name} is {size / 2**20:.0f} MB (limit {max_bytes / 2**20:.0f} MB)"
+    if size == 0:
+        return None, f"{path.name} is an empty file"
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        return None, f"{path.name} is not valid JSON (line {e.lineno}: {e.msg})"
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as e:  # nbformat raises several kinds for a malformed notebook
+        return None, f"{path.name} is not a notebook ({type(e).__name__})"
+    return nb, None
+
+
+def _deduplicate(nb, name):
+    problems = []
+    ids = _grade_ids(nb)
+    for grade_id in sorted({i for i in ids if ids.count(i) > 1}):
+        holders = [c for c in nb.cells
+                   if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+        for cell in holders[:-1]:
+            del cell.metadata["nbgrader"]
+        problems.append(f"{name}: grade id {grade_id!r} used by {len(holders)} cells "
+                        "(kept the last)")
+    return problems
+
+
+def _compare_with_release(nb, release, name):
+    problems = []
+    cells = {c.metadata.nbgrader["grade_id"]: c for c in nb.cells
+             if "grade_id" in c.metadata.get("nbgrader", {})}
+    for ref in release.cells:
+        meta = ref.metadata.get("nbgrader", {})
+        if not (is_locked(ref) and is_grade(ref)) or "grade_id" not in meta:
+            continue
+        grade_id = meta["grade_id"]
+        cell = cells.get(grade_id)
+        if cell is None:
+            problems.append(f"{name}: test cell {grade_id!r} deleted (restored)")
+        elif cell.cell_type != ref.cell_type:
+            problems.append(f"{name}: test cell {grade_id!r} turned into {cell.cell_type} "
+                            "(restored)")
+        elif cell.source != ref.source:
+            problems.append(f"{name}: test cell {grade_id!r} edited (restored)")
+    return problems
+
+
+def _attribute_root(node):
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def scan_for_tampering(source):
+    """Reasons to look at ``source`` by hand: it patches modules, builtins or IPython."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    reasons = []
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("setattr", "delattr") and node.args:
+            root = _attribute_root(node.args[0])
+            if root in TRUSTED_NAMES:
+                reasons.append(f"{node.func.id}() on {root}")
+        for target in targets:
+            if isinstance(target, ast.Attribute | ast.Subscript) and \
+                    _attribute_root(target) in TRUSTED_NAMES:
+                reasons.append(f"assigns {ast.unparse(target)}")
+            elif isinstance(target, ast.Name) and target.id in TRUSTED_NAMES:
+                reasons.append(f"rebinds {target.id}")
+        if isinstance(node, ast.Attribute) and node.attr in SHELL_HOOKS:
+            reasons.append(f"uses IPython's {node.attr}")
+        if isinstance(node, ast.Name) and node.id == "__builtins__":
+            reasons.append("uses __builtins__")
+    return sorted(set(reasons))
+
+
+def inspect_submission(folder, sources, releases, max_bytes):
+    """Check ``folder`` (submitted/<student>/<assignment>) against the assignment.
+
+    ``sources`` and ``releases`` map each notebook name (``"ps4_mlp"``) to its source
+    and released NotebookNode. Returns a :class:`Preflight`.
+    """
+    folder = Path(folder)
+    result = Preflight()
+    readable = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
+            continue
+        if path.is_symlink():
+            result.problems.append(f"{rel} is a symbolic link (ignored)")
+        elif path.suffix == ".ipynb" and len(rel.parts) == 1:
+            nb, why = _read_notebook(path, max_bytes)
+            if nb is None:
+                result.problems.append(why)
+                if path.stem in sources:
+                    result.unreadable.append(path.stem)
+            else:
+                readable[path.stem] = nb
+        elif path.stat().st_size > max_bytes:
+            result.problems.append(
+                f"{rel} is {path.stat().st_size / 2**20:.0f} MB (not copied for grading)")
+        else:
+            result.files.append(rel)
+
+    for name in sources:
+        if name in readable:
+            result.notebooks[name] = readable.pop(name)
+    for name, source in sources.items():
+        if name in result.notebooks or name in result.unreadable:
+            continue
+        wanted = set(_grade_ids(source))
+        overlap = {other: len(wanted & set(_grade_ids(nb))) for other, nb in readable.items()}
+        best = max(overlap, key=overlap.get, default=None)
+        if best is not None and overlap[best] > 0:
+            result.notebooks[name] = readable.pop(best)
+            result.problems.append(f"{best}.ipynb is wrongly named: graded as {name}.ipynb")
+    for other in readable:
+        result.problems.append(f"extra notebook {other}.ipynb (ignored)")
+    for name in sources:
+        if name not in result.notebooks and name not in result.unreadable:
+            result.missing.append(name)
+            result.problems.append(f"{name}.ipynb is missing")
+
+    for name, nb in result.notebooks.items():
+        result.problems += _deduplicate(nb, name)
+        result.problems += _compare_with_release(nb, releases[name], name)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not (is_locked(cell) and not is_solution(cell)):
+                result.suspicious += scan_for_tampering(cell.source)
+    if result.suspicious:
+        reasons = ", ".join(sorted(set(result.suspicious)))
+        result.problems.append(f"suspicious code, please review: {reasons}")
+    return result

@@ -1,0 +1,24 @@
+"""The table each step ends with: student, score, status, problems found."""
+
+import shutil
+import textwrap
+
+
+def format_table(rows, headers=("student", "score", "status", "problems found")):
+    """Render ``rows`` (tuples of str) as a plain-text table; the last column wraps."""
+    rows = [tuple(str(v) for v in row) for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers[:-1])]
+    room = max(30, shutil.get_terminal_size((110, 20)).columns - sum(widths) - 2 * len(widths))
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, [*widths, 0], strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in [*widths, len(headers[-1])]))
+    for row in rows:
+        wrapped = textwrap.wrap(row[-1], room) or [""]
+        lead = "  ".join(v.ljust(w) for v, w in zip(row[:-1], widths, strict=True))
+        lines.append(f"{lead}  {wrapped[0]}".rstrip())
+        pad = " " * (len(lead) + 2)
+        lines += [pad + more for more in wrapped[1:]]
+    return "\n".join(lines)
+
+
+def score_text(score, max_score):
+    return "-" if score is None else f"{score:g} / {max_score:g}"

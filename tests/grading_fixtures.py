@@ -1,0 +1,345 @@
+"""A tiny nbgrader assignment and a class of broken or hostile submissions, made by code.
+
+``make_course`` writes a course (this repo's nbgrader_config.py and a two-part
+assignment ``tiny``) into a temporary folder. Each function in :data:`SUBMISSIONS`
+writes one student's folder, and its docstring says which failure mode it documents.
+Scores are never written down here: tests compute them by grading honest notebooks.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "tiny"
+
+
+def _meta(grade_id, *, grade=False, solution=False, locked=False, points=0):
+    meta = {"grade_id": grade_id, "grade": grade, "solution": solution, "locked": locked,
+            "schema_version": 3}
+    if grade:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def source_notebook():
+    """Two parts of 2 points: ``square`` (visible + hidden test), ``mean`` (one test)."""
+    cells = [
+        new_markdown_cell("# Tiny assignment"),
+        new_code_cell("import numpy as np", metadata=_meta("imports", locked=True)),
+        new_markdown_cell("## Part 1: square (2 points)"),
+        new_code_cell("def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n"
+                      "    ### END SOLUTION", metadata=_meta("square", solution=True)),
+        new_code_cell('"""square works on arrays and scalars"""\n'
+                      "assert np.allclose(square(np.arange(3.0)), [0, 1, 4])\n"
+                      "assert abs(square(3) - 9) < 1e-12",
+                      metadata=_meta("test_square", grade=True, locked=True, points=1)),
+        new_code_cell('"""square of negative numbers"""\n### BEGIN HIDDEN TESTS\n'
+                      "assert np.allclose(square(np.array([-2.0, 5.0])), [4, 25]), "
+                      '"square(-2) should be 4"\n### END HIDDEN TESTS',
+                      metadata=_meta("test_square_hidden", grade=True, locked=True, points=1)),
+        new_markdown_cell("## Part 2: mean (2 points)"),
+        new_code_cell("def mean(x):\n    ### BEGIN SOLUTION\n    return sum(x) / len(x)\n"
+                      "    ### END SOLUTION", metadata=_meta("mean", solution=True)),
+        new_code_cell('"""mean of a list and of an array"""\n'
+                      "x = np.random.default_rng(0).standard_normal(5)\n"
+                      "np.testing.assert_allclose(mean(x), x.sum() / 5)\n"
+                      "np.testing.assert_allclose(mean(np.array([1.0, 2.0, 6.0])), 3.0)\n"
+                      "assert abs(mean([4.0]) - 4.0) < 1e-12",
+                      metadata=_meta("test_mean", grade=True, locked=True, points=2)),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+def make_course(folder):
+    """A course in ``folder`` with ``tiny`` in solutions/ (not yet released)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO / "nbgrader_config.py", folder / "nbgrader_config.py")
+    (folder / "solutions" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(source_notebook(), folder / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    return folder
+
+
+GOOD = {"square": "def square(x):\n    return x * x",
+        "mean": "def mean(x):\n    return sum(x) / len(x)"}
+# part 1 wrong (x * 2 is right for x = 2 only), part 2 right
+WRONG = {"square": "def square(x):\n    return x * 2", "mean": GOOD["mean"]}
+
+
+def answer(release, answers, extra=None):
+    """The released notebook with solution cells replaced by ``answers`` (grade_id -> code).
+
+    ``extra`` (grade_id -> code) is inserted as a new cell right after that solution cell.
+    """
+    nb = nbformat.from_dict(release)
+    cells = []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+        cells.append(cell)
+        if extra and grade_id in extra:
+            cells.append(new_code_cell(extra[grade_id]))
+    nb.cells = cells
+    return nb
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _write(folder, nb, name=ASSIGNMENT):
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+# Each writer: (folder, release notebook) -> None. The folder is submitted/<student>.
+
+
+def good(folder, release):
+    """An honest, correct submission: full marks."""
+    _write(folder, answer(release, GOOD))
+
+
+def wrong(folder, release):
+    """An honest submission, part 1 wrong: the reference score for every cheat below."""
+    _write(folder, answer(release, WRONG))
+
+
+def infinite_loop(folder, release):
+    """Part 1 loops forever: the cell times out, part 2 is still graded."""
+    _write(folder, answer(release, {**GOOD, "square": "while True:\n    pass"}))
+
+
+def slow_cell(folder, release):
+    """Part 1 sleeps for an hour: the cell times out, part 2 is still graded."""
+    _write(folder, answer(release, {**GOOD, "square": "import time\ntime.sleep(3600)"}))
+
+
+def os_exit(folder, release):
+    """Part 2 calls os._exit: part 1 keeps its points, part 2 and later cells fail."""
+    _write(folder, answer(release, {**GOOD, "mean": "import os\nos._exit(1)"}))
+
+
+def segfault(folder, release):
+    """Part 2 dereferences a null pointer through ctypes: the kernel dies."""
+    _write(folder, answer(release, {**GOOD, "mean": "import ctypes\nctypes.string_at(0)"}))
+
+
+def memory_bomb(folder, release):
+    """Part 2 allocates 64 GB: MemoryError in that cell, the rest graded."""
+    _write(folder, answer(release, GOOD, extra={"mean": "hog = bytearray(64 * 2**30)"}))
+
+
+def deleted_test(folder, release):
+    """Wrong answers and the visible test of part 1 deleted: restored, not a free pass."""
+    nb = answer(release, WRONG)
+    nb.cells.remove(_cell(nb, "test_square"))
+    _write(folder, nb)
+
+
+def edited_test(folder, release):
+    """Wrong answers and the test of part 1 replaced by ``assert True``: restored."""
+    nb = answer(release, WRONG)
+    _cell(nb, "test_square").source = "assert True"
+    _write(folder, nb)
+
+
+def test_to_markdown(folder, release):
+    """Wrong answers and the test of part 1 turned into a markdown cell: restored."""
+    nb = answer(release, WRONG)
+    cell = _cell(nb, "test_square")
+    nb.cells[nb.cells.index(cell)] = new_markdown_cell(cell.source, metadata=cell.metadata)
+    _write(folder, nb)
+
+
+def duplicated_ids(folder, release):
+    """The solution cell of part 1 copied (same grade id) with a first draft above it."""
+    nb = answer(release, GOOD)
+    cell = _cell(nb, "square")
+    draft = nbformat.from_dict(cell)
+    draft.source = "def square(x):\n    raise NotImplementedError('draft')"
+    nb.cells.insert(nb.cells.index(cell), draft)
+    _write(folder, nb)
+
+
+def invalid_json(folder, release):
+    """A notebook cut off in the middle of its JSON: not graded, zero."""
+    folder.mkdir(parents=True)
+    text = nbformat.writes(answer(release, GOOD))
+    (folder / f"{ASSIGNMENT}.ipynb").write_text(text[: len(text) // 2])
+
+
+def empty_file(folder, release):
+    """An empty notebook file: not graded, zero."""
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").write_bytes(b"")
+
+
+def wrong_name(folder, release):
+    """A correct notebook saved as ``tiny (1).ipynb``: graded as tiny.ipynb."""
+    _write(folder, answer(release, GOOD), name=f"{ASSIGNMENT} (1)")
+
+
+def extra_notebook(folder, release):
+    """A correct notebook plus a scratch notebook: the scratch one is ignored."""
+    _write(folder, answer(release, GOOD))
+    _write(folder, new_notebook(cells=[new_code_cell("print('scratch')")]), name="scratch")
+
+
+def missing_notebook(folder, release):
+    """Only a text file, no notebook: zero, status missing."""
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("I could not finish, sorry.\n")
+
+
+def huge_output(folder, release):
+    """A correct notebook whose part 1 prints two million lines (in one call)."""
+    _write(folder, answer(release, GOOD, extra={
+        "square": "print('\\n'.join(map(str, range(2_000_000))))"}))
+
+
+def huge_file(folder, release):
+    """A correct notebook next to a 1 GB (sparse) data file: the file is not copied."""
+    _write(folder, answer(release, GOOD))
+    with open(folder / "weights.npy", "wb") as f:
+        f.truncate(2**30)
+
+
+def patched_numpy(folder, release):
+    """Wrong answers, then ``np.allclose``/``np.testing.assert_allclose`` made to pass."""
+    _write(folder, answer(release, WRONG, extra={"square": (
+        "np.allclose = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None")}))
+
+
+def patched_builtins(folder, release):
+    """Wrong answers, then ``abs`` patched in builtins and ``np`` shadowed by a fake."""
+    _write(folder, answer(release, WRONG, extra={"square": (
+        "import builtins\nbuiltins.abs = lambda x: 0\n"
+        "class FakeNumpy:\n    allclose = staticmethod(lambda *a, **k: True)\n"
+        "    class testing:\n        assert_allclose = staticmethod(lambda *a, **k: None)\n"
+        "np = FakeNumpy()")}))
+
+
+def blanked_cells(folder, release):
+    """Wrong answers and the NOTES.md trick: an input transformer that blanks later cells."""
+    _write(folder, answer(release, {
+        **WRONG, "square": "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
+        + WRONG["square"]}))
+
+
+def hidden_traceback(folder, release):
+    """Wrong answers, with IPython's traceback display switched off."""
+    _write(folder, answer(release, WRONG, extra={"square": (
+        "ip = get_ipython()\nip._showtraceback = lambda *a, **k: None\n"
+        "ip.showtraceback = lambda *a, **k: None")}))
+
+
+def cached_answers(folder, release):
+    """Answers hard-coded for the visible tests' inputs: the hidden test still fails."""
+    _write(folder, answer(release, {**GOOD, "square": (
+        "def square(x):\n    if isinstance(x, int):\n        return 9\n"
+        "    return np.array([0.0, 1.0, 4.0])")}))
+
+
+SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
+    good, wrong, infinite_loop, slow_cell, os_exit, segfault, memory_bomb, deleted_test,
+    edited_test, test_to_markdown, duplicated_ids, invalid_json, empty_file, wrong_name,
+    extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
+    patched_builtins, blanked_cells, hidden_traceback, cached_answers)}
+
+
+def write_class(submitted_root, release, names):
+    """Write the named submissions into ``submitted_root/<name>/`` (an input folder)."""
+    for name in names:
+        SUBMISSIONS[name](Path(submitted_root) / name, release)
+
+
+def file_digests(folder):
+    """``{relative path: (size, sha256)}`` of every file under ``folder`` (sparse-aware)."""
+    import hashlib
+
+    digests = {}
+    for root, _, files in os.walk(folder):
+        for fname in files:
+            path = Path(root) / fname
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(2**20):
+                    h.update(chunk)
+            digests[str(path.relative_to(folder))] = (path.stat().st_size, h.hexdigest())
+    return digests
+
+
+# The sample class of examples/ps4_mlp (``make grade-demo``), made from PS4's source and
+# release. Regenerate after PS4 changes: .venv/bin/python tests/grading_fixtures.py
+
+
+def solved(source_cell):
+    """A source cell as a student who solved it would hand it in (markers removed)."""
+    keep = [line for line in source_cell.source.splitlines()
+            if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
+    return "\n".join(keep)
+
+
+def ps4_answers(source, grade_ids=None):
+    """``{grade_id: solved source}`` for PS4's solution cells (all, or ``grade_ids``)."""
+    return {c.metadata.nbgrader["grade_id"]: solved(c) for c in source.cells
+            if c.metadata.get("nbgrader", {}).get("solution")
+            and (grade_ids is None or c.metadata.nbgrader["grade_id"] in grade_ids)}
+
+
+PS4_EARLY_PARTS = ("linear_forward", "linear_backward", "relu", "sigmoid", "leaky_relu",
+                   "softmax_cross_entropy")
+
+
+def ps4_sample_class(source, release):
+    """``{student: {file name: bytes}}``: six PS4 submissions, one story each.
+
+    ada   everything solved;
+    ben   parts 1 to 3 solved, the rest left as handed out;
+    cleo  everything solved, but her part 4 crashes the kernel (ctypes);
+    dev   ben's answers plus the input-transformer trick that blanks later cells;
+    eve   everything solved, saved as ``PS4 final.ipynb``;
+    fay   a notebook cut off halfway (not valid JSON).
+    """
+    full = ps4_answers(source)
+    early = ps4_answers(source, PS4_EARLY_PARTS)
+    crash = {**full, "gradcheck_function": "import ctypes\nctypes.string_at(0)"}
+    trick = {**early, "linear_forward": "get_ipython().input_transformers_cleanup.append("
+             "lambda lines: [])\n" + early["linear_forward"]}
+
+    def text(answers):
+        return nbformat.writes(answer(release, answers)).encode()
+
+    return {
+        "ada": {"ps4_mlp.ipynb": text(full)},
+        "ben": {"ps4_mlp.ipynb": text(early)},
+        "cleo": {"ps4_mlp.ipynb": text(crash)},
+        "dev": {"ps4_mlp.ipynb": text(trick)},
+        "eve": {"PS4 final.ipynb": text(full)},
+        "fay": {"ps4_mlp.ipynb": text(full)[:20_000]},
+    }
+
+
+def write_ps4_examples(repo=REPO):
+    source = nbformat.read(repo / "solutions/ps4_mlp/ps4_mlp.ipynb", as_version=4)
+    release = nbformat.read(repo / "assignments/ps4_mlp/ps4_mlp.ipynb", as_version=4)
+    base = repo / "examples" / "ps4_mlp"
+    shutil.rmtree(base, ignore_errors=True)
+    for student, files in ps4_sample_class(source, release).items():
+        (base / student).mkdir(parents=True)
+        for name, data in files.items():
+            (base / student / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    write_ps4_examples()

@@ -1,0 +1,181 @@
+"""The instructor's cycle on a class of broken and hostile submissions (tests/grading_fixtures).
+
+Every expected score is computed, never written down: an honest notebook graded alone in
+its own course gives the reference, and part points come from the source notebook.
+"""
+
+import csv
+import shutil
+
+import grading_fixtures as fx
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from course_lib.cli import main
+from course_lib.grading.course import Course
+
+TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares the rest
+CLASS = [n for n in fx.SUBMISSIONS if n not in ("good", "wrong")] + ["good", "wrong"]
+
+
+def run(root, *args):
+    assert main(["--quiet", "--root", str(root), *args]) == 0
+
+
+def points(release, *grade_ids):
+    """Points of the named test cells, read from the notebook's nbgrader metadata."""
+    cells = {c.metadata.nbgrader["grade_id"]: c for c in release.cells
+             if "grade_id" in c.metadata.get("nbgrader", {})}
+    return sum(cells[g].metadata.nbgrader["points"] for g in grade_ids)
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    root = fx.make_course(tmp_path_factory.mktemp("released"))
+    run(root, "release", fx.ASSIGNMENT)
+    return root
+
+
+@pytest.fixture(scope="module")
+def release_nb(released):
+    return nbformat.read(released / "assignments" / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb",
+                         as_version=4)
+
+
+def grade_alone(released, tmp_path_factory, release_nb, name):
+    """Score of submission ``name`` graded on its own in a fresh copy of the course."""
+    root = tmp_path_factory.mktemp(f"alone-{name}") / "course"
+    shutil.copytree(released, root)
+    fx.write_class(root.parent / "in", release_nb, [name])
+    run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
+    run(root, "autograde", fx.ASSIGNMENT, "--unsafe", "--timeout", TIMEOUT)
+    with Gradebook(Course(root).db_url) as gb:
+        return gb.find_submission(fx.ASSIGNMENT, name).score
+
+
+@pytest.fixture(scope="module")
+def reference(released, tmp_path_factory, release_nb):
+    return {name: grade_alone(released, tmp_path_factory, release_nb, name)
+            for name in ("good", "wrong")}
+
+
+@pytest.fixture(scope="module")
+def graded_class(released, tmp_path_factory, release_nb):
+    """The whole class collected and autograded with two workers; digests before/after."""
+    root = tmp_path_factory.mktemp("class") / "course"
+    shutil.copytree(released, root)
+    fx.write_class(root.parent / "in", release_nb, CLASS)
+    run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
+    before = fx.file_digests(root / "submitted")
+    run(root, "autograde", fx.ASSIGNMENT, "--unsafe", "--workers", "2", "--timeout", TIMEOUT)
+    after = fx.file_digests(root / "submitted")
+    course = Course(root)
+    return course, course.load_status(fx.ASSIGNMENT), before, after
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_good_alone_gets_every_point(reference, release_nb):
+    total = points(release_nb, "test_square", "test_square_hidden", "test_mean")
+    assert reference["good"] == total
+    assert reference["wrong"] == total - points(release_nb, "test_square", "test_square_hidden")
+
+
+def test_submitted_files_are_never_modified(graded_class):
+    _, _, before, after = graded_class
+    assert after == before
+    assert "huge-file/tiny/weights.npy" in after
+
+
+def test_every_student_has_a_gradebook_row(graded_class):
+    course, status, _, _ = graded_class
+    with Gradebook(course.db_url) as gb:
+        graded = {s.student.id for s in gb.find_assignment(fx.ASSIGNMENT).submissions}
+    assert graded == set(CLASS) == set(status)
+
+
+def _expected(name, reference, release_nb):
+    part1 = points(release_nb, "test_square", "test_square_hidden")
+    good, wrong = reference["good"], reference["wrong"]
+    return {
+        "good": good, "wrong": wrong,
+        "infinite-loop": good - part1, "slow-cell": good - part1,
+        "os-exit": part1, "segfault": part1, "memory-bomb": good,
+        "deleted-test": wrong, "edited-test": wrong, "test-to-markdown": wrong,
+        "duplicated-ids": good, "invalid-json": 0, "empty-file": 0, "missing-notebook": 0,
+        "wrong-name": good, "extra-notebook": good, "huge-output": good, "huge-file": good,
+        "patched-numpy": wrong, "patched-builtins": wrong, "blanked-cells": wrong,
+        "hidden-traceback": wrong,
+        "cached-answers": good - points(release_nb, "test_square_hidden"),
+    }[name]
+
+
+@pytest.mark.parametrize("name", CLASS)
+def test_score_is_what_it_would_be_alone(graded_class, reference, release_nb, name):
+    course, status, _, _ = graded_class
+    with Gradebook(course.db_url) as gb:
+        score = gb.find_submission(fx.ASSIGNMENT, name).score
+    assert score == _expected(name, reference, release_nb)
+    assert status[name]["score"] == score
+
+
+STATUS = {
+    "good": "ok", "wrong": "ok", "infinite-loop": "timeout", "slow-cell": "timeout",
+    "os-exit": "kernel died", "segfault": "kernel died", "memory-bomb": "memory limit",
+    "deleted-test": "repaired", "edited-test": "repaired", "test-to-markdown": "repaired",
+    "duplicated-ids": "repaired", "invalid-json": "unreadable", "empty-file": "unreadable",
+    "missing-notebook": "missing", "wrong-name": "repaired", "extra-notebook": "repaired",
+    "huge-output": "ok", "huge-file": "repaired", "patched-numpy": "flagged",
+    "patched-builtins": "flagged", "blanked-cells": "flagged", "hidden-traceback": "flagged",
+    "cached-answers": "ok",
+}
+PROBLEM = {
+    "deleted-test": "test cell 'test_square' deleted",
+    "edited-test": "test cell 'test_square' edited",
+    "test-to-markdown": "test cell 'test_square' turned into markdown",
+    "duplicated-ids": "grade id 'square' used by 2 cells",
+    "invalid-json": "not valid JSON", "empty-file": "empty file",
+    "missing-notebook": "tiny.ipynb is missing",
+    "wrong-name": "tiny (1).ipynb is wrongly named", "extra-notebook": "extra notebook",
+    "huge-file": "weights.npy is 1024 MB", "patched-numpy": "assigns np.allclose",
+    "patched-builtins": "assigns builtins.abs",
+    "blanked-cells": "input_transformers_cleanup", "hidden-traceback": "showtraceback",
+}
+
+
+@pytest.mark.parametrize("name", CLASS)
+def test_status_says_what_happened(graded_class, name):
+    _, status, _, _ = graded_class
+    assert status[name]["status"] == STATUS[name]
+    problems = "; ".join(status[name]["problems"])
+    assert PROBLEM.get(name, "") in problems
+
+
+def test_feedback_shows_hidden_failures_not_hidden_code(graded_class, release_nb, tmp_path):
+    course, _, _, _ = graded_class
+    run(course.root, "feedback", fx.ASSIGNMENT)
+    page = (course.feedback(fx.ASSIGNMENT, "wrong") / f"{fx.ASSIGNMENT}.html").read_text()
+    source = course.source_notebook(fx.ASSIGNMENT, fx.ASSIGNMENT)
+    hidden = next(c.source for c in source.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "test_square_hidden")
+    assert "square(-2) should be 4" in page  # the hidden test's failure message
+    for line in hidden.splitlines()[2:-1]:  # its code, between the BEGIN/END markers
+        assert line not in page
+    assert "np.array([-2.0, 5.0])" not in page
+    assert "Part 1: square (2 points): 0 / 2" in page
+    for name in CLASS:
+        assert (course.feedback(fx.ASSIGNMENT, name) / f"{fx.ASSIGNMENT}.html").is_file()
+
+
+def test_grades_csv_has_every_student(graded_class, tmp_path):
+    course, status, _, _ = graded_class
+    out = tmp_path / "grades.csv"
+    run(course.root, "grades", fx.ASSIGNMENT, "-o", str(out))
+    rows = {r["student"]: r for r in csv.DictReader(out.open())}
+    assert set(rows) == set(CLASS)
+    with Gradebook(course.db_url) as gb:
+        for name, row in rows.items():
+            assert float(row["score"]) == gb.find_submission(fx.ASSIGNMENT, name).score
+            assert row["status"] == status[name]["status"]

@@ -1,0 +1,156 @@
+"""Preflight, collect and the guard's helpers on the generated submissions: no kernel runs.
+
+Each case is one writer in tests/grading_fixtures.py; the source and release notebooks
+are the fixture's, and the release is made from the source the way nbgrader does.
+"""
+
+import zipfile
+
+import grading_fixtures as fx
+import nbformat
+import pytest
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+from course_lib.cli import main
+from course_lib.grading import collect, preflight
+from course_lib.grading.course import Course
+from course_lib.grading.execute import trusted_imports
+
+MAX_BYTES = 50 * 2**20
+
+
+@pytest.fixture(scope="module")
+def notebooks():
+    source = fx.source_notebook()
+    release = nbformat.from_dict(source)
+    resources = {}
+    for pp in (ClearSolutions(), ClearHiddenTests()):
+        release, resources = pp.preprocess(release, resources)
+    return {fx.ASSIGNMENT: source}, {fx.ASSIGNMENT: release}
+
+
+def check(tmp_path, notebooks, name):
+    sources, releases = notebooks
+    folder = tmp_path / name
+    fx.SUBMISSIONS[name](folder, releases[fx.ASSIGNMENT])
+    before = fx.file_digests(folder)
+    result = preflight.inspect_submission(folder, sources, releases, MAX_BYTES)
+    assert fx.file_digests(folder) == before  # preflight only reads
+    return result
+
+
+def test_good_submission_has_no_problem(tmp_path, notebooks):
+    result = check(tmp_path, notebooks, "good")
+    assert result.problems == [] and list(result.notebooks) == [fx.ASSIGNMENT]
+
+
+@pytest.mark.parametrize("name, field, words", [
+    ("invalid-json", "unreadable", "not valid JSON"),
+    ("empty-file", "unreadable", "empty file"),
+    ("missing-notebook", "missing", "tiny.ipynb is missing"),
+])
+def test_ungradable_notebooks_are_named(tmp_path, notebooks, name, field, words):
+    result = check(tmp_path, notebooks, name)
+    assert getattr(result, field) == [fx.ASSIGNMENT]
+    assert result.notebooks == {}
+    assert any(words in p for p in result.problems)
+
+
+def test_wrongly_named_notebook_is_graded_under_the_expected_name(tmp_path, notebooks):
+    result = check(tmp_path, notebooks, "wrong-name")
+    assert list(result.notebooks) == [fx.ASSIGNMENT]
+    assert result.problems == ["tiny (1).ipynb is wrongly named: graded as tiny.ipynb"]
+
+
+def test_extra_notebook_is_ignored(tmp_path, notebooks):
+    result = check(tmp_path, notebooks, "extra-notebook")
+    assert list(result.notebooks) == [fx.ASSIGNMENT]
+    assert result.problems == ["extra notebook scratch.ipynb (ignored)"]
+
+
+def test_huge_file_is_not_copied(tmp_path, notebooks):
+    result = check(tmp_path, notebooks, "huge-file")
+    assert result.files == [] and "weights.npy is 1024 MB" in result.problems[0]
+
+
+def test_duplicated_grade_ids_keep_the_last_cell(tmp_path, notebooks):
+    result = check(tmp_path, notebooks, "duplicated-ids")
+    nb = result.notebooks[fx.ASSIGNMENT]
+    holders = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "square"]
+    assert len(holders) == 1 and "x * x" in holders[0].source
+
+
+@pytest.mark.parametrize("name, words", [
+    ("deleted-test", "tiny: test cell 'test_square' deleted (restored)"),
+    ("edited-test", "tiny: test cell 'test_square' edited (restored)"),
+    ("test-to-markdown", "tiny: test cell 'test_square' turned into markdown (restored)"),
+])
+def test_changed_test_cells_are_reported(tmp_path, notebooks, name, words):
+    assert words in check(tmp_path, notebooks, name).problems
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("patched-numpy", "assigns np.allclose"),
+    ("patched-numpy", "assigns np.testing.assert_allclose"),
+    ("patched-builtins", "assigns builtins.abs"),
+    ("patched-builtins", "rebinds np"),
+    ("blanked-cells", "uses IPython's input_transformers_cleanup"),
+    ("hidden-traceback", "uses IPython's _showtraceback"),
+])
+def test_tampering_is_flagged(tmp_path, notebooks, name, reason):
+    assert reason in check(tmp_path, notebooks, name).suspicious
+
+
+@pytest.mark.parametrize("name", ["good", "wrong", "cached-answers", "huge-output"])
+def test_honest_code_is_not_flagged(tmp_path, notebooks, name):
+    assert check(tmp_path, notebooks, name).suspicious == []
+
+
+def test_trusted_imports_come_from_locked_cells_only(notebooks):
+    _, releases = notebooks
+    nb = fx.answer(releases[fx.ASSIGNMENT], {"square": "import os as np"})
+    assert trusted_imports(nb) == [("np", "numpy", "")]
+
+
+def test_collect_folder_copies_each_student(tmp_path, notebooks):
+    _, releases = notebooks
+    root = fx.make_course(tmp_path / "course")
+    fx.write_class(tmp_path / "in", releases[fx.ASSIGNMENT], ["good", "wrong-name"])
+    assert main(["--root", str(root), "collect", fx.ASSIGNMENT, str(tmp_path / "in")]) == 0
+    course = Course(root)
+    assert course.students(fx.ASSIGNMENT) == ["good", "wrong-name"]
+    assert fx.file_digests(course.submitted(fx.ASSIGNMENT, "good")) == \
+        fx.file_digests(tmp_path / "in" / "good")
+
+
+def test_collect_zip_of_student_folders(tmp_path, notebooks):
+    _, releases = notebooks
+    root = fx.make_course(tmp_path / "course")
+    fx.write_class(tmp_path / "in", releases[fx.ASSIGNMENT], ["good", "wrong"])
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted((tmp_path / "in").rglob("*.ipynb")):
+            zf.write(path, "submissions/" + str(path.relative_to(tmp_path / "in")))
+    assert collect.collect(Course(root), fx.ASSIGNMENT, archive) == ["good", "wrong"]
+
+
+def test_collect_rejects_other_files(tmp_path):
+    root = fx.make_course(tmp_path / "course")
+    (tmp_path / "grades.txt").write_text("not a zip")
+    assert main(["--root", str(root), "collect", fx.ASSIGNMENT,
+                 str(tmp_path / "grades.txt")]) == 2
+
+
+@pytest.mark.slow
+def test_collect_lms_zip_with_nbgrader_zip_collect(tmp_path, notebooks):
+    _, releases = notebooks
+    root = fx.make_course(tmp_path / "course")
+    fx.write_class(tmp_path / "in", releases[fx.ASSIGNMENT], ["good", "wrong"])
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(tmp_path / "in" / "good" / "tiny.ipynb", "alice_late_1234_5678_tiny.ipynb")
+        zf.write(tmp_path / "in" / "wrong" / "tiny.ipynb", "bob_1234_5678_tiny.ipynb")
+    course = Course(root)
+    assert collect.collect(course, fx.ASSIGNMENT, archive) == ["alice", "bob"]
+    assert fx.file_digests(course.submitted(fx.ASSIGNMENT, "bob")) == \
+        {"tiny.ipynb": fx.file_digests(tmp_path / "in" / "wrong")["tiny.ipynb"]}
