@@ -10,6 +10,8 @@ Activations share :class:`Elementwise`, which defines ``f`` and its derivative `
 each, so that ``backward`` is always ``dout * df(x, out)`` (the chain rule, elementwise).
 """
 
+import math
+
 import numpy as np
 
 from course_lib.validation import (
@@ -17,6 +19,16 @@ from course_lib.validation import (
     require_float,
     require_shape,
 )
+
+
+def _total(x):
+    """Sum of every entry; finite exactly when every entry is, barring overflow of the sum.
+
+    ``np.add.reduce`` directly, skipping ``ndarray.sum``'s Python wrapper: this runs on
+    every forward and backward call.
+    """
+    return np.add.reduce(x, axis=None)
+
 
 INITS = {
     "he": lambda fan_in, fan_out: np.sqrt(2.0 / fan_in),
@@ -42,7 +54,35 @@ class Layer:
                 f"{self!r}.backward: no cached {key!r}; call forward(x) before backward(dout)"
             ) from None
 
+    def _check_input(self, x, width=None):
+        """Validate ``forward``'s input: float, finite, and ``(N, width)`` if ``width`` is given.
+
+        The common case (a float ndarray of the right shape whose sum is finite) is decided
+        with a few attribute reads and one reduction; only when it fails do the full
+        checks run, which build the message naming this layer.
+        """
+        if (
+            type(x) is np.ndarray
+            and x.dtype.kind == "f"
+            and (width is None or (x.ndim == 2 and x.shape[1] == width))
+            and math.isfinite(_total(x))
+        ):
+            return
+        who = f"{self!r}.forward"
+        if width is not None:
+            require_shape(x, ("N", width), who)
+        require_float(x, who)
+        require_finite(x, who)
+
     def _check_dout(self, dout, out_shape):
+        """Validate ``backward``'s ``dout``: shape ``out_shape`` and finite (fast path as above)."""
+        if (
+            type(dout) is np.ndarray
+            and dout.dtype.kind == "f"
+            and dout.shape == out_shape
+            and math.isfinite(_total(dout))
+        ):
+            return
         require_shape(dout, out_shape, f"{self!r}.backward", "dout")
         require_finite(dout, f"{self!r}.backward", "dout")
 
@@ -81,19 +121,38 @@ class Linear(Layer):
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def forward(self, x):
-        who = f"{self!r}.forward"
-        require_shape(x, ("N", self.in_features), who)
-        require_float(x, who)
-        require_finite(x, who)
+        self._check_input(x, self.in_features)
         self.cache["x"] = x
-        return x @ self.params["W"] + self.params["b"]
+        out = x @ self.params["W"]
+        b = self.params["b"]
+        if out.dtype == b.dtype:
+            out += b
+            return out
+        return out + b
 
     def backward(self, dout):
-        x = self._cached("x")
-        self._check_dout(dout, (x.shape[0], self.out_features))
-        np.matmul(x.T, dout, out=self.grads["W"])
-        np.sum(dout, axis=0, out=self.grads["b"])
+        self.backward_params(dout)
         return dout @ self.params["W"].T
+
+    def backward_params(self, dout):
+        """``backward`` without ``dx``: fill ``grads["W"]`` and ``grads["b"]``, return None.
+
+        For a first layer, whose ``dx`` (a third of backward's arithmetic) nobody reads.
+        """
+        x = self._cached("x")
+        shape = (x.shape[0], self.out_features)
+        db = self.grads["b"]
+        if type(dout) is np.ndarray and dout.dtype.kind == "f" and dout.shape == shape:
+            # db = sum_n dout_n is finite exactly when dout is (unless the sum overflows,
+            # which the full check then clears), so it doubles as the NaN/inf check.
+            column_sums = np.add.reduce(dout, axis=0, dtype=db.dtype)
+            if not math.isfinite(_total(column_sums)):
+                self._check_dout(dout, shape)
+        else:
+            self._check_dout(dout, shape)
+            column_sums = np.sum(dout, axis=0, dtype=db.dtype)
+        np.matmul(x.T, dout, out=self.grads["W"])
+        db[...] = column_sums
 
     def __repr__(self):
         return f"Linear({self.in_features} -> {self.out_features})"
@@ -114,9 +173,7 @@ class Elementwise(Layer):
         raise NotImplementedError
 
     def forward(self, x):
-        who = f"{self!r}.forward"
-        require_float(x, who)
-        require_finite(x, who)
+        self._check_input(x)
         out = self.f(x)
         self.cache["x"], self.cache["out"] = x, out
         return out
@@ -250,6 +307,24 @@ class Sequential(Layer):
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
         return dout
+
+    def backward_params(self, dout):
+        """Fill every layer's ``grads`` like ``backward``, but return None.
+
+        A training step reads the gradients of the parameters, never ``dL/dx`` of the
+        input, so a first :class:`Linear` skips computing it. A subclass that overrides
+        ``backward`` (a deliberately broken layer, say) is still run through its own
+        ``backward``.
+        """
+        if not self.layers:
+            return
+        for layer in reversed(self.layers[1:]):
+            dout = layer.backward(dout)
+        first = self.layers[0]
+        if type(first).backward in (Linear.backward, Sequential.backward):
+            first.backward_params(dout)
+        else:
+            first.backward(dout)
 
     def predict(self, x):
         """Class labels, shape ``(N,)``: argmax of the scores, or ``score > 0`` for one output."""

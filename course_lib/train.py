@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from course_lib.layers import Sequential
 from course_lib.optim import SGD
 
 
@@ -29,11 +30,27 @@ class History:
 
 def accuracy_of_scores(scores, y):
     """Fraction of rows classified right: argmax of ``(N, C)`` scores, or ``score > 0``."""
+    return correct_count(scores, y) / len(y)
+
+
+def correct_count(scores, y):
+    """How many rows are classified right (see :func:`accuracy_of_scores`)."""
     if scores.ndim == 2 and scores.shape[1] > 1:
-        predicted = np.argmax(scores, axis=1)
+        predicted = scores.argmax(axis=1)
     else:
         predicted = (scores.reshape(len(scores)) > 0).astype(y.dtype)
-    return float(np.mean(predicted == y.reshape(len(y))))
+    return int(np.count_nonzero(predicted == y.reshape(len(y))))
+
+
+def _backward_for_training(model):
+    """``model.backward``, or a Sequential's ``backward_params``, which skips ``dL/dx``.
+
+    Training never reads the input gradient; a Sequential subclass that overrides
+    ``backward`` keeps its own.
+    """
+    if isinstance(model, Sequential) and type(model).backward is Sequential.backward:
+        return model.backward_params
+    return model.backward
 
 
 def fit(
@@ -65,21 +82,22 @@ def fit(
     rng = np.random.default_rng(rng)
     optimizer = optimizer or SGD(model, lr=lr, momentum=momentum)
     labels = np.issubdtype(np.asarray(y).dtype, np.integer)
+    backward = _backward_for_training(model)
     history = History()
     n = len(X)
     for epoch in tqdm(range(epochs), disable=not progress, desc="epochs", unit="epoch"):
         order = rng.permutation(n)
-        total_loss, correct = 0.0, 0.0
+        total_loss, correct = 0.0, 0
         for start in range(0, n, batch_size):
             batch = order[start : start + batch_size]
             xb, yb = X[batch], y[batch]
             scores = model.forward(xb)
             loss, dscores = loss_fn(scores, yb)
-            model.backward(dscores)
+            backward(dscores)
             optimizer.step()
             total_loss += loss * len(batch)
             if labels:
-                correct += accuracy_of_scores(scores, yb) * len(batch)
+                correct += correct_count(scores, yb)
         history.loss.append(total_loss / n)
         if labels:
             history.accuracy.append(correct / n)

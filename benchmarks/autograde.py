@@ -1,0 +1,190 @@
+"""Autograding PS4 for a generated class: ``course autograde`` against plain nbgrader.
+
+A class of 40 submissions is generated from the released PS4: each student's notebook
+is the release with the reference solutions filled in, and every fourth student leaves
+the last part unanswered, so scores differ. The same class is graded, each time in a
+fresh copy of the course, by
+
+* ``nbgrader autograde ps4_mlp``: plain nbgrader, one student after another;
+* ``course autograde ps4_mlp --workers 1`` and ``--workers 2`` (default settings, so the
+  sandbox is on);
+
+and compared with the floor: executing the solution notebook once with nbclient, which
+is the least any grader must do per student. Every tool must give every student the
+same score as plain nbgrader; the table says whether it did.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from benchmarks.notebooks import execute
+from benchmarks.timing import Table, timed, verdict
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "ps4_mlp"
+SOLUTION = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+CLASS_SIZE = 40
+TARGET_THROUGHPUT = 1.7
+TARGET_OVERHEAD = 1.3
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def run_command(args, cwd):
+    """Run a command; on failure raise RuntimeError carrying the end of its output.
+
+    This Python's bin folder goes first on PATH: nbgrader's gradebook runs ``alembic``.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(map(str, args[2:5]))} exited {done.returncode}: "
+                           + " / ".join(tail))
+
+
+def nbgrader(*args):
+    return [sys.executable, "-m", "nbgrader", *args]
+
+
+def course(root, *args):
+    return [sys.executable, "-m", "course_lib.cli", "--quiet", "--root", str(root), *args]
+
+
+def make_course(folder):
+    """A course root in ``folder``: this repo's nbgrader_config.py and PS4's source."""
+    folder.mkdir(parents=True)
+    shutil.copyfile(REPO / "nbgrader_config.py", folder / "nbgrader_config.py")
+    shutil.copytree(SOLUTION.parent, folder / "solutions" / ASSIGNMENT)
+    return folder
+
+
+def answers():
+    """grade_id -> the reference solution's code, without nbgrader's solution markers."""
+    solution = nbformat.read(SOLUTION, as_version=4)
+    found = {}
+    for cell in solution.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            lines = [line for line in cell.source.splitlines() if line.strip() not in MARKERS]
+            found[meta["grade_id"]] = "\n".join(lines)
+    return found
+
+
+def write_class(root, size):
+    """``size`` submissions under ``root/submitted``; every fourth skips the last part."""
+    release = nbformat.read(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                            as_version=4)
+    solved = answers()
+    last = list(solved)[-1]
+    students = [f"student{i:02d}" for i in range(size)]
+    for i, student in enumerate(students):
+        notebook = nbformat.from_dict(release)
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in solved and not (i % 4 == 3 and grade_id == last):
+                cell.source = solved[grade_id]
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / f"{ASSIGNMENT}.ipynb")
+    return students
+
+
+def scores(root, students):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        for student in students:
+            try:
+                found[student] = gradebook.find_submission(ASSIGNMENT, student).score
+            except MissingEntry:
+                found[student] = None
+    return found
+
+
+def released_course(workdir, name, tool):
+    root = make_course(workdir / name)
+    if tool == "nbgrader":
+        run_command(nbgrader("generate_assignment", ASSIGNMENT, "--force"), root)
+    else:
+        run_command(course(root, "release", ASSIGNMENT), root)
+    return root
+
+
+def run(quick=False, class_size=CLASS_SIZE):
+    size = 4 if quick else class_size
+    title = f"Autograding PS4 for a class of {size}"
+    headers = ["grader", "seconds", "s / submission", "x floor", "throughput x nbgrader",
+               "same scores as nbgrader"]
+    if not SOLUTION.is_file():
+        return Table(title, headers, [], [f"skipped: {SOLUTION.relative_to(REPO)} is missing"])
+    notes = []
+    floor = min(timed(execute, nbformat.read(SOLUTION, as_version=4), SOLUTION.parent,
+                      allow_errors=True)[0] for _ in range(1 if quick else 2))
+    graders = {
+        "nbgrader autograde (serial)": ("nbgrader", lambda root: nbgrader(
+            "autograde", ASSIGNMENT)),
+        "course autograde --workers 1": ("course", lambda root: course(
+            root, "autograde", ASSIGNMENT, "--workers", "1")),
+        "course autograde --workers 2": ("course", lambda root: course(
+            root, "autograde", ASSIGNMENT, "--workers", "2")),
+    }
+    seconds, graded = {}, {}
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as workdir:
+        workdir = Path(workdir)
+        for index, (name, (tool, command)) in enumerate(graders.items()):
+            try:
+                root = released_course(workdir, f"course{index}", tool)
+                students = write_class(root, size)
+                seconds[name], _ = timed(run_command, command(root), root)
+                graded[name] = scores(root, students)
+            except (RuntimeError, OSError) as error:
+                notes.append(f"{name} failed: {error}")
+    rows = []
+    baseline = seconds.get("nbgrader autograde (serial)")
+    reference = graded.get("nbgrader autograde (serial)")
+    for name in graders:
+        if name not in seconds:
+            rows.append([name, "failed", "", "", "", ""])
+            continue
+        per = seconds[name] / size
+        rows.append([
+            name, seconds[name], per, per / floor,
+            baseline / seconds[name] if baseline else "",
+            "" if reference is None or name.startswith("nbgrader")
+            else "yes" if graded[name] == reference else "NO",
+        ])
+    rows.append(["floor: execute the solution once (nbclient)", floor, floor, 1.0, "", ""])
+    if reference is not None:
+        values = sorted({score for score in reference.values() if score is not None})
+        notes.append(f"scores given by plain nbgrader: {values} "
+                     f"({sum(s is None for s in reference.values())} students without a score)")
+        for name, found in graded.items():
+            differ = {s: (reference[s], found[s]) for s in reference if found[s] != reference[s]}
+            if differ:
+                shown = ", ".join(f"{s}: {a} vs {b}" for s, (a, b) in list(differ.items())[:4])
+                notes.append(f"{name} disagrees with nbgrader for {len(differ)} students "
+                             f"(nbgrader vs it: {shown})")
+    two, one = seconds.get("course autograde --workers 2"), seconds.get(
+        "course autograde --workers 1")
+    if baseline and two:
+        throughput = baseline / two
+        notes.append(f"course --workers 2 grades {throughput:.2f}x as fast as serial nbgrader "
+                     f"(target >= {TARGET_THROUGHPUT}: {verdict(throughput >= TARGET_THROUGHPUT)})")
+    if one:
+        overhead = one / size / floor
+        notes.append(f"course --workers 1 spends {overhead:.2f}x the floor per submission "
+                     f"(target <= {TARGET_OVERHEAD}: {verdict(overhead <= TARGET_OVERHEAD)})")
+    notes.append(f"{os.cpu_count()} CPUs; each grader ran once, in a fresh copy of the course.")
+    return Table(title, headers, rows, notes)
+
+
+if __name__ == "__main__":
+    print(run().to_markdown())
