@@ -1,0 +1,108 @@
+"""The lecture index's "Slides -> sections" table points at real, runnable sections.
+
+``lectures/README.md`` maps every slide topic to a notebook and a section heading. For each
+row this checks, from the files themselves, that the notebook has that markdown heading
+(exactly once) and that the section it opens (up to the next heading of the same or a
+higher level) holds at least one code cell that was executed: the topic is taught with
+code that runs, and ``pytest --nbval`` re-runs that code.
+"""
+
+from pathlib import Path
+
+import mistune
+import nbformat
+import pytest
+
+LECTURES = Path(__file__).resolve().parents[1] / "lectures"
+INDEX = LECTURES / "README.md"
+TABLE_HEADING = "Slides -> sections"
+
+parse_markdown = mistune.create_markdown(renderer=None, plugins=["table"])
+
+
+def plain_text(node):
+    """The text of a mistune AST node (or list of nodes), markup dropped: ``*a* b`` -> ``a b``."""
+    if isinstance(node, list):
+        return "".join(plain_text(child) for child in node)
+    if "children" in node:
+        return plain_text(node["children"])
+    return node.get("raw", "")
+
+
+def slide_table(index_text):
+    """Rows ``(slide, notebook file name, section heading)`` of the table under TABLE_HEADING."""
+    blocks = [block for block in parse_markdown(index_text) if block["type"] != "blank_line"]
+    for here, block in enumerate(blocks):
+        if block["type"] == "heading" and plain_text(block).strip() == TABLE_HEADING:
+            tables = [b for b in blocks[here + 1:] if b["type"] in ("table", "heading")]
+            if not tables or tables[0]["type"] != "table":
+                raise ValueError(f"no table after the heading {TABLE_HEADING!r} in {INDEX}")
+            body = [part for part in tables[0]["children"] if part["type"] == "table_body"]
+            return [row_fields(row) for part in body for row in part["children"]]
+    raise ValueError(f"{INDEX} has no heading {TABLE_HEADING!r}")
+
+
+def row_fields(row):
+    slide, notebook, section = row["children"]
+    links = [node for node in notebook["children"] if node["type"] == "link"]
+    if len(links) != 1:
+        raise ValueError(f"row {plain_text(slide)!r}: the notebook cell must be one link")
+    return plain_text(slide).strip(), links[0]["attrs"]["url"], plain_text(section).strip()
+
+
+def sections(notebook):
+    """Each markdown heading of a notebook as ``(level, text, code cells in its section)``.
+
+    A section runs from its heading to the next heading of the same or a higher level
+    (a smaller or equal number of ``#``), so it includes its subsections.
+    """
+    events = []                                   # ("heading", level, text) or ("code", cell)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            events += [("heading", block["attrs"]["level"], plain_text(block).strip())
+                       for block in parse_markdown(cell.source) if block["type"] == "heading"]
+        elif cell.cell_type == "code" and cell.source.strip():
+            events.append(("code", cell))
+    found = []
+    for start, event in enumerate(events):
+        if event[0] != "heading":
+            continue
+        _, level, text = event
+        code = []
+        for later in events[start + 1:]:
+            if later[0] == "heading" and later[1] <= level:
+                break
+            if later[0] == "code":
+                code.append(later[1])
+        found.append((level, text, code))
+    return found
+
+
+ROWS = slide_table(INDEX.read_text(encoding="utf-8"))
+
+
+def test_the_table_covers_every_lecture():
+    named = {notebook for _, notebook, _ in ROWS}
+    on_disk = {path.name for path in LECTURES.glob("*.ipynb")}
+    assert ROWS, f"the table under {TABLE_HEADING!r} in {INDEX} is empty"
+    assert named <= on_disk, f"the table names notebooks that do not exist: {named - on_disk}"
+    assert on_disk <= named, f"lectures the table never points to: {on_disk - named}"
+
+
+@pytest.mark.parametrize(("slide", "notebook", "section"), ROWS,
+                         ids=[f"{notebook}: {section}" for _, notebook, section in ROWS])
+def test_each_slide_topic_has_a_section_with_running_code(slide, notebook, section):
+    found = sections(nbformat.read(LECTURES / notebook, as_version=4))
+    matches = [code for _, text, code in found if text == section]
+    headings = "\n  ".join(f"{'#' * level} {text}" for level, text, _ in found)
+    assert len(matches) == 1, (
+        f"slide {slide!r}: expected exactly one heading {section!r} in {notebook}, "
+        f"found {len(matches)}; its headings are:\n  {headings}"
+    )
+    (code,) = matches
+    assert code, f"slide {slide!r}: section {section!r} of {notebook} has no code cell"
+    executed = [cell for cell in code if cell.execution_count is not None]
+    assert executed, (
+        f"slide {slide!r}: the {len(code)} code cell(s) of section {section!r} in {notebook} "
+        "were never executed (lectures are committed executed)"
+    )
