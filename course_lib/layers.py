@@ -124,11 +124,8 @@ class Linear(Layer):
         self._check_input(x, self.in_features)
         self.cache["x"] = x
         out = x @ self.params["W"]
-        b = self.params["b"]
-        if out.dtype == b.dtype:
-            out += b
-            return out
-        return out + b
+        out += self.params["b"]
+        return out
 
     def backward(self, dout):
         self.backward_params(dout)
@@ -140,19 +137,9 @@ class Linear(Layer):
         For a first layer, whose ``dx`` (a third of backward's arithmetic) nobody reads.
         """
         x = self._cached("x")
-        shape = (x.shape[0], self.out_features)
-        db = self.grads["b"]
-        if type(dout) is np.ndarray and dout.dtype.kind == "f" and dout.shape == shape:
-            # db = sum_n dout_n is finite exactly when dout is (unless the sum overflows,
-            # which the full check then clears), so it doubles as the NaN/inf check.
-            column_sums = np.add.reduce(dout, axis=0, dtype=db.dtype)
-            if not math.isfinite(_total(column_sums)):
-                self._check_dout(dout, shape)
-        else:
-            self._check_dout(dout, shape)
-            column_sums = np.sum(dout, axis=0, dtype=db.dtype)
+        self._check_dout(dout, (x.shape[0], self.out_features))
         np.matmul(x.T, dout, out=self.grads["W"])
-        db[...] = column_sums
+        np.add.reduce(dout, axis=0, out=self.grads["b"])
 
     def __repr__(self):
         return f"Linear({self.in_features} -> {self.out_features})"
