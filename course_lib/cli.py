@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import course_lib.grading.lean  # noqa: F401 (first: it makes the imports below faster)
 from course_lib.grading import autograde, collect, feedback, grades, report, worker
 from course_lib.grading.course import Course, CourseError
 

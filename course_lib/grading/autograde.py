@@ -1,14 +1,16 @@
 """``course autograde``: grade a whole class, N students at a time, one bad apple at most.
 
-For each student: :mod:`.preflight` stages a repaired copy of the submission, a
-:mod:`.worker` grades it with ``nbgrader autograde`` in a private workspace with its
-own gradebook, and the main process merges that gradebook into ``gradebook.db``
+For each student: :mod:`.preflight` stages a repaired copy of the submission, one of
+N warm grading processes (:class:`.worker.GraderProcess`) grades it with nbgrader's
+Autograde in a private workspace with its own gradebook (a copy of one template made
+per run), and the main process merges that gradebook into ``gradebook.db``
 (:mod:`.gradebook`) and copies the graded notebook to ``autograded/``. A student whose
 notebook cannot run still gets a gradebook row (every grade zero) and a status saying
 why. The submitted folder is only read.
 """
 
 import json
+import queue
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -60,11 +62,40 @@ def _runtime_problems(nb_path):
     return statuses, problems
 
 
-def _grade_one(ws_root, course, assignment, student, check, limits, box):
-    ws = worker.make_workspace(ws_root / student, course, assignment, student, check,
+class GraderPool:
+    """``size`` warm :class:`.worker.GraderProcess` es shared by the grading threads."""
+
+    def __init__(self, size, env, folder, ipc_dir):
+        self.env, self.folder, self.ipc_dir = env, folder, ipc_dir
+        self.idle = queue.SimpleQueue()
+        self.started = []
+        for _ in range(size):
+            self.idle.put(self._start())
+
+    def _start(self):
+        grader = worker.GraderProcess(self.env, self.folder, self.ipc_dir)
+        self.started.append(grader)
+        return grader
+
+    def grade(self, ws, limits):
+        """Grade ``ws`` in an idle process; a process that failed is replaced by a fresh one."""
+        grader = self.idle.get()
+        try:
+            return grader.grade(ws, limits)
+        finally:
+            self.idle.put(grader if grader.alive else self._start())
+
+    def close(self):
+        for grader in self.started:
+            grader.close()
+
+
+def _grade_one(pool, ws_root, template, course, assignment, student, check, limits,
+               kernel_name):
+    ws = worker.make_workspace(ws_root / student, template, assignment, student, check,
                                course.submitted(assignment, student))
-    command, env = worker.grading_command(ws, course, limits, box)
-    return ws, worker.run(ws, command, env, limits)
+    worker.write_config(ws, course, limits, kernel_name)
+    return ws, pool.grade(ws, limits)
 
 
 def _finish(course, assignment, student, check, ws, run):
@@ -133,16 +164,23 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
             box = stack.enter_context(worker.kernel_provider(limits, unsafe))
         except RuntimeError as e:
             raise CourseError(str(e)) from e
-        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-autograde-"))
-        pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, workers)))
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="course-autograde-")))
+        template = root / "gradebook.db"
+        shutil.copyfile(course.db_path, template)
+        env, kernel_name = worker.grader_env(root, limits, box)
+        size = max(1, min(workers, sum(bool(checks[s].notebooks) for s in students)))
+        # the sandbox's runtime folder: kernels' IPC sockets must live there
+        ipc_dir = None if box is None else str(Path(box.folder) / "run")
+        graders = GraderPool(size, env, root, ipc_dir)
+        stack.callback(graders.close)
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=size))
         bar = stack.enter_context(tqdm(total=len(students), desc=f"autograde {assignment}",
                                        unit="student", disable=not progress))
-        root = Path(tmp)
         futures = {}
         for s in students:
             if checks[s].notebooks:
-                futures[pool.submit(_grade_one, root, course, assignment, s, checks[s],
-                                    limits, box)] = s
+                futures[pool.submit(_grade_one, graders, root / "students", template, course,
+                                    assignment, s, checks[s], limits, kernel_name)] = s
             else:
                 results[s] = _finish(course, assignment, s, checks[s], None, None)
                 bar.update()

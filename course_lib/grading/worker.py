@@ -1,22 +1,27 @@
-"""Grade one student with nbgrader, in a private copy of the course.
+"""Grade one student with nbgrader, in a private workspace, in a warm grading process.
 
 nbgrader's SQLite gradebook takes one writer at a time, and ``nbgrader autograde``
-stops a whole batch on some broken notebooks. So each student is graded by its own
-``nbgrader autograde ASSIGNMENT --student S`` subprocess in a workspace of its own:
+stops a whole batch on some broken notebooks. So each student is graded on its own,
+as ``nbgrader autograde ASSIGNMENT --student S --force`` would be, in a workspace of
+its own:
 
     <workspace>/nbgrader_config.py   the course's config, then the overrides below
-    <workspace>/gradebook.db         a copy of the course gradebook (merged back later)
+    <workspace>/gradebook.db         a copy of the run's gradebook template (merged back later)
     <workspace>/submitted/S/A/       the staged (preflighted) submission, never the original
     <workspace>/autograded/S/A/      what nbgrader writes
-    <workspace>/jupyter/kernels/     the grading kernel spec (unsafe mode only)
 
-:func:`grading_command` builds the command, the environment and the config for a
-workspace. The kernel is :mod:`course_lib.grading.kernel` (resource limits, guard);
-:func:`kernel_provider` runs it inside bubblewrap (:mod:`course_lib.grading.sandbox`,
-one sandboxed kernel spec for the whole class) unless ``--unsafe`` is given.
+Starting nbgrader costs as much as grading PS4, so the grading is done by a few
+long-lived :class:`GraderProcess` es (:mod:`course_lib.grading.serve`), each grading one
+student after another; one that overruns ``Limits.student_timeout`` or dies is killed
+and replaced, so it costs only the student it was grading. The kernel is
+:mod:`course_lib.grading.kernel` (resource limits, guard); :func:`kernel_provider` runs
+it inside bubblewrap (:mod:`course_lib.grading.sandbox`, one sandboxed kernel spec for
+the whole class) unless ``--unsafe`` is given, when :func:`grader_env` writes its spec.
 """
 
+import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -96,11 +101,16 @@ def kernel_env(limits):
     return {kernel.MEMORY_ENV: str(limits.memory_mb), kernel.FILE_ENV: str(limits.file_mb)}
 
 
-def make_workspace(path, course, assignment, student, preflight, submitted_folder):
-    """Create the workspace folders, the gradebook copy and the staged submission."""
+def make_workspace(path, gradebook_template, assignment, student, preflight,
+                   submitted_folder):
+    """Create the workspace folders, the gradebook copy and the staged submission.
+
+    ``gradebook_template`` is a copy of the course gradebook made once per run, before
+    any grades are merged back (so a copy is never taken in the middle of a write).
+    """
     ws = Workspace(Path(path), student, assignment)
     ws.submitted.mkdir(parents=True)
-    shutil.copyfile(course.db_path, ws.path / "gradebook.db")
+    shutil.copyfile(gradebook_template, ws.path / "gradebook.db")
     for name, nb in preflight.notebooks.items():
         nbformat.write(nb, ws.submitted / f"{name}.ipynb")
     for rel in preflight.files:
@@ -109,24 +119,28 @@ def make_workspace(path, course, assignment, student, preflight, submitted_folde
     return ws
 
 
-def grading_command(ws, course, limits, box=None):
-    """``(argv, env)`` running nbgrader autograde for ``ws``; writes its config.
+def grader_env(folder, limits, box=None):
+    """``(env, kernel_name)`` for the grading processes of one run.
 
     ``box`` is the sandbox's kernel from :func:`kernel_provider`; with None the kernel
     is a plain process (:mod:`course_lib.grading.kernel`, its resource limits and guard)
-    whose spec is written into the workspace.
+    whose spec is written into ``folder``.
     """
     env = dict(os.environ)
     if box is None:
-        jupyter_dir = ws.path / "jupyter"
+        jupyter_dir = Path(folder) / "jupyter"
         kernel_name = kernel.write_kernel_spec(jupyter_dir, limits.memory_mb, limits.file_mb)
         env["JUPYTER_PATH"] = os.pathsep.join(
             [str(jupyter_dir), *filter(None, [os.environ.get("JUPYTER_PATH")])])
-        extra_config = []
     else:
         kernel_name = box.kernel_name
         env.update(box.env)
-        extra_config = ["c.KernelManager.transport = 'ipc'"]
+    env["PYTHONUNBUFFERED"] = "1"
+    return env, kernel_name
+
+
+def write_config(ws, course, limits, kernel_name):
+    """Write ``ws/nbgrader_config.py``: the course's config, then the grading overrides."""
     config = [
         f"load_subconfig({str(course.root / 'nbgrader_config.py')!r})",
         f"c.CourseDirectory.root = {str(ws.path)!r}",
@@ -145,34 +159,98 @@ def grading_command(ws, course, limits, box=None):
         f"c.GuardedExecute.kernel_name = {kernel_name!r}",
         "c.GuardedExecute.extra_arguments = ['--HistoryManager.hist_file=:memory:']",
         f"c.GuardedExecute.max_stream_chars = {limits.max_stream_chars}",
-        *extra_config,
     ]
     (ws.path / "nbgrader_config.py").write_text("\n".join(config) + "\n")
-    env["PYTHONUNBUFFERED"] = "1"
-    command = [sys.executable, "-m", "nbgrader", "autograde", ws.assignment,
-               "--student", ws.student, "--force"]
-    return command, env
 
 
 @dataclass
 class RunResult:
-    returncode: int | None  # None: stopped after Limits.student_timeout
+    returncode: int | None  # 0: graded; None: stopped after Limits.student_timeout
     log: str
     seconds: float
 
 
-def run(ws, command, env, limits):
-    """Run the grading command in ``ws``; its log goes to ``ws/autograde.log``."""
-    log_path = ws.path / "autograde.log"
-    start = time.monotonic()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=ws.path, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+class GraderProcess:
+    """One long-lived ``python -m course_lib.grading.serve``: grades students one by one.
+
+    :meth:`grade` sends it a workspace and waits at most ``Limits.student_timeout``.
+    A process that overran or died is killed with everything it started (its process
+    group) and :attr:`alive` turns False: start a new one for the next student.
+    """
+
+    START_TIMEOUT = 300  # seconds to import nbgrader on a loaded machine
+
+    def __init__(self, env, cwd, ipc_dir=None):
+        self.ipc_dir = ipc_dir
+        self.stderr = open(Path(cwd) / f"grader-{time.monotonic_ns()}.log", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "course_lib.grading.serve"], cwd=cwd, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+            start_new_session=True)
+        self.ready = False
+        self.alive = True
+
+    def _reply(self, deadline):
+        """``(the next JSON line from the process or None, whether deadline passed)``."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, True
+            readable, _, _ = select.select([self.proc.stdout], [], [], remaining)
+            if readable:
+                line = self.proc.stdout.readline()  # empty: the process died
+                return (json.loads(line) if line else None), False
+
+    def grade(self, ws, limits):
+        """Grade the staged workspace ``ws``; return a :class:`RunResult`."""
+        start = time.monotonic()
+        if not self.ready:
+            self.ready = self.alive and self._reply(start + self.START_TIMEOUT)[0] is not None
+            if not self.ready:
+                self.kill()
+                return RunResult(1, f"[ERROR] the grading process did not start:\n"
+                                    f"{self._stderr_tail()}", 0.0)
+            start = time.monotonic()
+        request = {"root": str(ws.path), "assignment": ws.assignment, "student": ws.student,
+                   "ipc_dir": self.ipc_dir}
         try:
-            returncode = proc.wait(timeout=limits.student_timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            returncode = None
-    text = log_path.read_bytes()[-20_000:].decode("utf-8", errors="replace")
-    return RunResult(returncode, text, time.monotonic() - start)
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            reply, timed_out = None, False
+        else:
+            reply, timed_out = self._reply(start + limits.student_timeout)
+        seconds = time.monotonic() - start
+        if reply is not None:
+            return RunResult(0 if reply["success"] else 1, reply["log"], seconds)
+        self.kill()
+        if timed_out:
+            return RunResult(None, "", seconds)
+        return RunResult(1, f"[ERROR] the grading process died (exit {self.proc.returncode})",
+                         seconds)
+
+    def _stderr_tail(self):
+        self.stderr.flush()
+        text = Path(self.stderr.name).read_bytes()[-2000:].decode("utf-8", errors="replace")
+        return text.strip()
+
+    def kill(self):
+        """Stop the process and everything it started."""
+        self.alive = False
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+
+    def close(self):
+        """Let the process finish (end of input), or kill it if it does not within 30 s."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        self.stderr.close()
