@@ -13,6 +13,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_lib.cli import main
+from course_lib.grading import worker
 from course_lib.grading.course import Course
 
 TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares the rest
@@ -179,3 +180,30 @@ def test_grades_csv_has_every_student(graded_class, tmp_path):
         for name, row in rows.items():
             assert float(row["score"]) == gb.find_submission(fx.ASSIGNMENT, name).score
             assert row["status"] == status[name]["status"]
+
+
+def test_a_grader_process_that_dies_costs_only_its_own_student(
+        released, tmp_path_factory, release_nb, reference, monkeypatch):
+    root = tmp_path_factory.mktemp("dead-grader") / "course"
+    shutil.copytree(released, root)
+    fx.write_class(root.parent / "in", release_nb, ["good", "wrong"])
+    run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
+    real_grade = worker.GraderProcess.grade
+    killed = []
+
+    def grade_after_killing_the_first_process(self, ws, limits):
+        if not killed:
+            killed.append(ws.student)
+            self.proc.kill()
+            self.proc.wait()
+        return real_grade(self, ws, limits)
+
+    monkeypatch.setattr(worker.GraderProcess, "grade", grade_after_killing_the_first_process)
+    run(root, "autograde", fx.ASSIGNMENT, "--unsafe", "--workers", "1", "--timeout", TIMEOUT)
+    status = Course(root).load_status(fx.ASSIGNMENT)
+    (victim,) = killed
+    (survivor,) = {"good", "wrong"} - {victim}
+    assert status[victim]["status"] == "grader error"
+    assert "the grading process" in "; ".join(status[victim]["problems"])
+    assert status[survivor]["score"] == reference[survivor]
+    assert status[survivor]["status"] == "ok"
