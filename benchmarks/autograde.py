@@ -8,6 +8,8 @@ fresh copy of the course, by
 * ``nbgrader autograde ps4_mlp``: plain nbgrader, one student after another;
 * ``course autograde ps4_mlp --workers 1`` and ``--workers 2`` (default settings, so the
   sandbox is on);
+* ``course autograde ps4_mlp --workers 1 --unsafe``: the same without the bubblewrap
+  sandbox, so that the sandbox's cost per submission is the difference of two rows;
 
 and compared with the floor: executing the solution notebook once with nbclient, which
 is the least any grader must do per student. Every tool must give every student the
@@ -135,6 +137,8 @@ def run(quick=False, class_size=CLASS_SIZE):
             root, "autograde", ASSIGNMENT, "--workers", "1")),
         "course autograde --workers 2": ("course", lambda root: course(
             root, "autograde", ASSIGNMENT, "--workers", "2")),
+        "course autograde --workers 1 --unsafe": ("course", lambda root: course(
+            root, "autograde", ASSIGNMENT, "--workers", "1", "--unsafe")),
     }
     seconds, graded = {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as workdir:
@@ -182,6 +186,10 @@ def run(quick=False, class_size=CLASS_SIZE):
         overhead = one / size / floor
         notes.append(f"course --workers 1 spends {overhead:.2f}x the floor per submission "
                      f"(target <= {TARGET_OVERHEAD}: {verdict(overhead <= TARGET_OVERHEAD)})")
+    unsafe = seconds.get("course autograde --workers 1 --unsafe")
+    if one and unsafe:
+        notes.append(f"the sandbox costs {(one - unsafe) / size:+.2f} s a submission "
+                     f"({one / unsafe:.2f}x the same grading without it)")
     notes.append(f"{os.cpu_count()} CPUs; each grader ran once, in a fresh copy of the course.")
     return Table(title, headers, rows, notes)
 
