@@ -11,6 +11,7 @@ Run it from the course root (the folder with nbgrader_config.py) or pass --root.
 """
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -102,8 +103,6 @@ def build_parser():
 
 def _put_venv_on_path():
     """nbgrader's Gradebook runs the ``alembic`` script: find it next to this Python."""
-    import os
-
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
