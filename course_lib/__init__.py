@@ -9,7 +9,12 @@ The contract, stated once (every layer in :mod:`course_lib.layers` follows it):
 * ``backward(dout)`` takes dL/d(output), fills ``grads`` and returns dL/dx;
 * losses are functions ``loss_fn(scores, targets) -> (loss, dscores)``;
 * a shape, dtype or NaN mistake raises ``ValueError`` naming the layer, the expected and
-  the actual shape.
+  the actual shape;
+* ``Linear`` holds float64 parameters unless built with ``dtype=np.float32``; a layer
+  computes in its parameters' dtype and refuses input of another.
+
+Inside :func:`course_lib.train.fit`, layers skip their NaN/inf scans: ``fit`` scans ``X``
+once, checks each batch's loss and, when it is not finite, names the layer at fault.
 
 Widgets live in :mod:`course_lib.widgets`, which is not imported here, so importing
 ``course_lib`` never needs a notebook front end.

@@ -15,19 +15,22 @@ import math
 import numpy as np
 
 from course_lib.validation import (
+    require_dtype,
     require_finite,
     require_float,
     require_shape,
+    scanning_for_non_finite,
 )
 
 
-def _total(x):
-    """Sum of every entry; finite exactly when every entry is, barring overflow of the sum.
+def _sum_of_squares(x):
+    """``sum_i x_i^2`` over every entry: finite exactly when every entry is, barring overflow.
 
-    ``np.add.reduce`` directly, skipping ``ndarray.sum``'s Python wrapper: this runs on
-    every forward and backward call.
+    A BLAS dot product (``np.vdot``) is about three times faster than ``np.sum`` on a
+    wide batch; this runs on every forward and backward call. Overflow (entries beyond
+    about 1e154 in float64, 1e19 in float32) only sends the caller to the full check.
     """
-    return np.add.reduce(x, axis=None)
+    return np.vdot(x, x)
 
 
 INITS = {
@@ -54,37 +57,52 @@ class Layer:
                 f"{self!r}.backward: no cached {key!r}; call forward(x) before backward(dout)"
             ) from None
 
-    def _check_input(self, x, width=None):
+    def _check_input(self, x, width=None, dtype=None):
         """Validate ``forward``'s input: float, finite, and ``(N, width)`` if ``width`` is given.
 
-        The common case (a float ndarray of the right shape whose sum is finite) is decided
-        with a few attribute reads and one reduction; only when it fails do the full
-        checks run, which build the message naming this layer.
+        A layer with weights also passes their ``dtype``, which ``x`` must share. The
+        common case (a float ndarray of the right shape whose sum of squares is finite)
+        is decided with a few attribute reads and one dot product, skipped inside
+        ``finite_scans(False)``; only when it fails do the
+        full checks run, which build the message naming this layer.
         """
         if (
             type(x) is np.ndarray
             and x.dtype.kind == "f"
             and (width is None or (x.ndim == 2 and x.shape[1] == width))
-            and math.isfinite(_total(x))
+            and (dtype is None or x.dtype is dtype)
+            and (not scanning_for_non_finite() or math.isfinite(_sum_of_squares(x)))
         ):
             return
         who = f"{self!r}.forward"
         if width is not None:
             require_shape(x, ("N", width), who)
         require_float(x, who)
-        require_finite(x, who)
+        if dtype is not None:
+            require_dtype(x, dtype, who)
+        if scanning_for_non_finite():
+            require_finite(x, who)
 
-    def _check_dout(self, dout, out_shape):
-        """Validate ``backward``'s ``dout``: shape ``out_shape`` and finite (fast path as above)."""
+    def _check_dout(self, dout, out_shape, dtype=None):
+        """Validate ``backward``'s ``dout``: shape ``out_shape``, finite, and of ``dtype`` if given.
+
+        Fast path as in :meth:`_check_input`.
+        """
         if (
             type(dout) is np.ndarray
             and dout.dtype.kind == "f"
             and dout.shape == out_shape
-            and math.isfinite(_total(dout))
+            and (dtype is None or dout.dtype is dtype)
+            and (not scanning_for_non_finite() or math.isfinite(_sum_of_squares(dout)))
         ):
             return
-        require_shape(dout, out_shape, f"{self!r}.backward", "dout")
-        require_finite(dout, f"{self!r}.backward", "dout")
+        who = f"{self!r}.backward"
+        require_shape(dout, out_shape, who, "dout")
+        require_float(dout, who, "dout")
+        if dtype is not None:
+            require_dtype(dout, dtype, who, "dout")
+        if scanning_for_non_finite():
+            require_finite(dout, who, "dout")
 
     def __call__(self, x):
         return self.forward(x)
@@ -99,29 +117,39 @@ class Linear(Layer):
         rng: a seed or ``numpy.random.Generator`` for the initial weights.
         init: ``"he"`` (std ``sqrt(2/D_in)``, suited to ReLU), ``"xavier"``
             (std ``sqrt(2/(D_in+D_out))``, suited to tanh/sigmoid) or ``"small"`` (std 0.01).
+        dtype: the floating-point type of ``W``, ``b`` and their gradients: ``float64``
+            (the default, which gradient checks need) or ``float32``, half the memory
+            traffic and about twice the speed for wide layers. ``x`` and ``dout`` must
+            have the same dtype; nothing is converted silently.
 
     Shapes: ``W`` is ``(D_in, D_out)``, ``b`` is ``(D_out,)``; ``x`` is ``(N, D_in)``,
     the output ``(N, D_out)``. Backward: ``dW = x.T @ dout``, ``db = sum_n dout_n``,
     ``dx = dout @ W.T``.
     """
 
-    def __init__(self, in_features, out_features, rng=None, init="he"):
+    def __init__(self, in_features, out_features, rng=None, init="he", dtype=np.float64):
         super().__init__()
         if init not in INITS:
             raise ValueError(
                 f"Linear: unknown init {init!r}; expected one of {sorted(INITS)}"
             )
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise ValueError(
+                f"Linear: expected a floating-point dtype such as np.float32 or "
+                f"np.float64, got {self.dtype}"
+            )
         rng = np.random.default_rng(rng)
         std = INITS[init](in_features, out_features)
         self.in_features, self.out_features = in_features, out_features
         self.params = {
-            "W": rng.normal(0.0, std, size=(in_features, out_features)),
-            "b": np.zeros(out_features),
+            "W": rng.normal(0.0, std, size=(in_features, out_features)).astype(self.dtype),
+            "b": np.zeros(out_features, dtype=self.dtype),
         }
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def forward(self, x):
-        self._check_input(x, self.in_features)
+        self._check_input(x, self.in_features, self.dtype)
         self.cache["x"] = x
         out = x @ self.params["W"]
         out += self.params["b"]
@@ -137,12 +165,13 @@ class Linear(Layer):
         For a first layer, whose ``dx`` (a third of backward's arithmetic) nobody reads.
         """
         x = self._cached("x")
-        self._check_dout(dout, (x.shape[0], self.out_features))
+        self._check_dout(dout, (x.shape[0], self.out_features), self.dtype)
         np.matmul(x.T, dout, out=self.grads["W"])
         np.add.reduce(dout, axis=0, out=self.grads["b"])
 
     def __repr__(self):
-        return f"Linear({self.in_features} -> {self.out_features})"
+        suffix = "" if self.dtype == np.float64 else f", {self.dtype}"
+        return f"Linear({self.in_features} -> {self.out_features}{suffix})"
 
 
 class Elementwise(Layer):
@@ -201,7 +230,7 @@ class LeakyReLU(Elementwise):
         return np.where(x >= 0, x, self.a * x)
 
     def df(self, x, out):
-        return np.where(x >= 0, 1.0, self.a)
+        return np.where(x >= 0, x.dtype.type(1), x.dtype.type(self.a))
 
     def __repr__(self):
         return f"LeakyReLU(a={self.a})"

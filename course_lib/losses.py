@@ -7,12 +7,18 @@ import math
 
 import numpy as np
 
-from course_lib.validation import require_finite, require_float, require_shape
+from course_lib.validation import (
+    require_finite,
+    require_float,
+    require_shape,
+    scanning_for_non_finite,
+)
 
 
 def _check_scores(scores, who):
     require_float(scores, who, "scores")
-    require_finite(scores, who, "scores")
+    if scanning_for_non_finite():
+        require_finite(scores, who, "scores")
 
 
 def _check_labels(labels, n_rows, n_classes, who):
@@ -65,8 +71,9 @@ def softmax_cross_entropy(scores, labels):
 def _plainly_valid(scores, labels):
     """The common case of ``softmax_cross_entropy``'s input checks, decided cheaply.
 
-    True for float ``(N, C)`` scores with a finite sum and ``(N,)`` integer labels in
-    ``[0, C)``; anything else goes through the full checks, which explain the problem.
+    True for float ``(N, C)`` scores whose sum of squares is finite (not scanned inside
+    ``finite_scans(False)``) and ``(N,)`` integer labels in ``[0, C)``; anything else
+    goes through the full checks, which explain the problem.
     """
     return (
         type(scores) is np.ndarray
@@ -78,7 +85,7 @@ def _plainly_valid(scores, labels):
         and labels.size > 0
         and np.minimum.reduce(labels) >= 0
         and np.maximum.reduce(labels) < scores.shape[1]
-        and math.isfinite(np.add.reduce(scores, axis=None))
+        and (not scanning_for_non_finite() or math.isfinite(np.vdot(scores, scores)))
     )
 
 
@@ -96,7 +103,8 @@ def squared_loss(pred, target):
     who = "squared_loss"
     require_shape(target, pred.shape, who, "target")
     _check_scores(pred, who)
-    require_finite(target, who, "target")
+    if scanning_for_non_finite():
+        require_finite(target, who, "target")
     n = pred.shape[0]
     diff = pred - target
     return float(0.5 * np.sum(diff**2) / n), diff / n

@@ -1,5 +1,6 @@
 """Minibatch training: ``fit(model, loss_fn, X, y)``."""
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -7,6 +8,7 @@ from tqdm.auto import tqdm
 
 from course_lib.layers import Sequential
 from course_lib.optim import SGD
+from course_lib.validation import finite_scans, require_finite
 
 
 @dataclass
@@ -74,11 +76,18 @@ def fit(
 
     Returns:
         :class:`History`. Accuracy is recorded when ``y`` holds integer labels.
+
+    Raises:
+        ValueError: ``X`` holds NaN or inf, or training diverged. Rather than have every
+        layer scan every activation for NaN and inf, ``fit`` scans ``X`` once, checks
+        each batch's loss and the parameters after each epoch; when one is not finite
+        it says where, and names the layer at fault if it can.
     """
     if len(X) != len(y):
         raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)}")
     if batch_size < 1:
         raise ValueError(f"fit: expected batch_size >= 1, got {batch_size}")
+    require_finite(X, "fit", "X")
     rng = np.random.default_rng(rng)
     optimizer = optimizer or SGD(model, lr=lr, momentum=momentum)
     labels = np.issubdtype(np.asarray(y).dtype, np.integer)
@@ -88,16 +97,30 @@ def fit(
     for epoch in tqdm(range(epochs), disable=not progress, desc="epochs", unit="epoch"):
         order = rng.permutation(n)
         total_loss, correct = 0.0, 0
-        for start in range(0, n, batch_size):
-            batch = order[start : start + batch_size]
-            xb, yb = X[batch], y[batch]
-            scores = model.forward(xb)
-            loss, dscores = loss_fn(scores, yb)
-            backward(dscores)
-            optimizer.step()
-            total_loss += loss * len(batch)
-            if labels:
-                correct += correct_count(scores, yb)
+        with finite_scans(False):
+            for start in range(0, n, batch_size):
+                batch = order[start : start + batch_size]
+                xb, yb = X[batch], y[batch]
+                scores = model.forward(xb)
+                loss, dscores = loss_fn(scores, yb)
+                if not math.isfinite(loss):
+                    batch_index = start // batch_size
+                    updates = epoch * math.ceil(n / batch_size) + batch_index
+                    raise non_finite_loss_error(
+                        f"fit: epoch {epoch}, batch {batch_index}", loss,
+                        model, loss_fn, xb, yb, optimizer, updates,
+                    )
+                backward(dscores)
+                optimizer.step()
+                total_loss += loss * len(batch)
+                if labels:
+                    correct += correct_count(scores, yb)
+        diverged = non_finite_parameters(model)
+        if diverged:
+            raise ValueError(
+                f"fit: after epoch {epoch}, NaN or inf in {', '.join(diverged)}: training "
+                f"diverged ({optimizer!r}); try a smaller learning rate"
+            )
         history.loss.append(total_loss / n)
         if labels:
             history.accuracy.append(correct / n)
@@ -107,3 +130,33 @@ def fit(
         if callback is not None:
             callback(epoch, history)
     return history
+
+
+def non_finite_parameters(model):
+    """Names of the parameters holding NaN or inf, in ``model.parameters()`` order."""
+    return [name for name, param, _ in model.parameters() if not np.isfinite(param).all()]
+
+
+def non_finite_loss_error(where, loss, model, loss_fn, xb, yb, optimizer, updates):
+    """A ValueError explaining a NaN or inf ``loss`` on the batch ``(xb, yb)``.
+
+    Parameters gone non-finite mean that training diverged. Otherwise the batch is run
+    again with every NaN/inf scan on, so that the first layer (or the loss) that sees a
+    non-finite value names itself; if none does, the loss itself overflowed: after some
+    updates, because training diverged; on the very first batch, because of the inputs.
+    """
+    hint = (f"training diverged after {updates} updates ({optimizer!r}); "
+            "try a smaller learning rate")
+    diverged = non_finite_parameters(model)
+    if diverged:
+        return ValueError(f"{where}: NaN or inf in {', '.join(diverged)}: {hint}")
+    try:
+        with finite_scans(True):
+            loss_fn(model.forward(xb), yb)
+    except ValueError as error:
+        cause = f"{where}: the loss is {loss} because {error}"
+        return ValueError(cause + (f". If earlier batches trained well, {hint}" if updates else ""))
+    overflow = f"{where}: the loss overflowed to {loss} although every layer's output is finite"
+    if updates:
+        return ValueError(f"{overflow}: {hint}")
+    return ValueError(f"{overflow}; scale the inputs or the initial weights down")

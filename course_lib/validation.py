@@ -2,9 +2,37 @@
 
 Each check raises ``ValueError`` with a message a student can act on: who complained
 (``who``, e.g. ``"Linear(64 -> 128).forward"``), what was expected and what arrived.
+
+Scanning for NaN and inf costs a pass over every array; ``finite_scans(False)``
+lets a caller that watches finiteness more cheaply (``fit`` scans ``X`` once and checks
+each batch's loss) switch the scans off for a block. Shape and dtype checks stay on.
 """
 
+import contextlib
+import contextvars
+
 import numpy as np
+
+_SCANNING = contextvars.ContextVar("course_lib_finite_scans", default=True)
+
+
+def scanning_for_non_finite():
+    """Whether layers and losses scan their inputs for NaN and inf (True by default)."""
+    return _SCANNING.get()
+
+
+@contextlib.contextmanager
+def finite_scans(enabled):
+    """Switch the NaN/inf scans of layers and losses on or off within a block.
+
+    Off, the caller takes over the duty: a non-finite value then shows up downstream,
+    in the loss, and the caller must report it. The previous setting returns on exit.
+    """
+    token = _SCANNING.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _SCANNING.reset(token)
 
 
 def describe_shape(shape):
@@ -45,6 +73,17 @@ def require_float(x, who, name="x"):
         raise ValueError(
             f"{who}: expected {name} with a floating-point dtype, got {x.dtype} "
             f"(convert with {name}.astype(np.float64))"
+        )
+    return x
+
+
+def require_dtype(x, dtype, who, name="x"):
+    """Require ``x.dtype == dtype``: a layer computes in its weights' precision."""
+    if x.dtype != dtype:
+        raise ValueError(
+            f"{who}: expected {name} with dtype {dtype} (the dtype of the layer's weights), "
+            f"got {x.dtype}; convert with {name}.astype(np.{dtype}), or build the layer "
+            f"with dtype=np.{x.dtype}"
         )
     return x
 

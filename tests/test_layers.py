@@ -8,6 +8,7 @@ from layer_registry import LAYERS
 
 from course_lib.gradcheck import check_layer, numerical_gradient
 from course_lib.layers import LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Step, Tanh
+from course_lib.validation import finite_scans
 
 
 def away_from_kinks(x, margin=1e-3):
@@ -172,3 +173,32 @@ def test_backward_before_forward_says_what_to_do():
 def test_sequential_rejects_non_layers():
     with pytest.raises(ValueError, match="item 1 .* is not a layer"):
         Sequential(Linear(2, 2), "relu")
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e200), (np.float32, 1e30)])
+def test_huge_but_finite_inputs_pass_although_their_squares_overflow(dtype, big):
+    x = np.full((2, 3), big, dtype=dtype)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(np.vdot(x, x))
+    np.testing.assert_array_equal(ReLU().forward(x), x)
+    relu = ReLU()
+    relu.forward(x)
+    np.testing.assert_array_equal(relu.backward(x), x)
+
+
+def test_finite_scans_off_skips_only_the_nan_scan_and_restores_on_exit():
+    x = np.array([[np.nan, 1.0]])
+    with finite_scans(False):
+        assert np.isnan(ReLU().forward(x)[0, 0])
+        with pytest.raises(ValueError, match=r"expected x of shape \(N, 3\), got \(1, 2\)"):
+            Linear(3, 1).forward(x)
+        with finite_scans(True):
+            with pytest.raises(ValueError, match="x contains NaN or inf"):
+                ReLU().forward(x)
+        assert np.isnan(ReLU().forward(x)[0, 0])
+    with pytest.raises(ValueError, match="x contains NaN or inf"):
+        ReLU().forward(x)
+    with pytest.raises(RuntimeError), finite_scans(False):
+        raise RuntimeError
+    with pytest.raises(ValueError, match="x contains NaN or inf"):
+        ReLU().forward(x)

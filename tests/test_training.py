@@ -82,3 +82,62 @@ def test_progress_bar_shows_when_asked(capsys):
 def test_fit_rejects_mismatched_rows():
     with pytest.raises(ValueError, match="X has 3 rows but y has 2"):
         fit(Sequential(Linear(2, 2)), softmax_cross_entropy, np.zeros((3, 2)), np.zeros(2, int))
+
+
+def test_fit_rejects_nan_in_x_naming_the_entry():
+    X, y = moons(n=40)
+    X[7, 1] = np.nan
+    with pytest.raises(ValueError, match=r"fit: X contains NaN or inf \(first at index \(7, 1\), value nan\)"):
+        fit(Sequential(Linear(2, 2)), softmax_cross_entropy, X, y, progress=False)
+
+
+def exploding_regression():
+    """A linear fit that gradient descent with lr=5 makes diverge (the Hessian's largest
+    eigenvalue is about 1, so any lr above 2 overshoots further at every step)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    return X, X @ np.array([[1.0], [2.0], [3.0]])
+
+
+def test_fit_reports_divergence_with_the_optimizer_and_the_batch():
+    X, t = exploding_regression()
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+        ValueError,
+        match=r"fit: epoch \d+, batch 0: .*training diverged after \d+ updates \(SGD\(lr=5\.0, momentum=0\.0\)\); try a smaller learning rate",
+    ):
+        fit(Sequential(Linear(3, 1, rng=0)), squared_loss, X, t, lr=5.0, epochs=500,
+            batch_size=64, progress=False)
+
+
+def test_fit_names_the_layer_that_produced_nan():
+    class BrokenReLU(ReLU):
+        def f(self, x):
+            out = np.maximum(x, 0.0)
+            out[0, 0] = np.nan
+            return out
+
+    X, t = exploding_regression()
+    model = Sequential(Linear(3, 4, rng=0), BrokenReLU(), Linear(4, 1, rng=1))
+    with pytest.raises(ValueError, match=r"^fit: epoch 0, batch 0: the loss is nan because Linear\(4 -> 1\)\.forward: x contains NaN or inf \(first at index \(0, 0\)[^.]*$"):
+        fit(model, squared_loss, X, t, progress=False)
+
+
+def test_fit_checks_the_parameters_after_each_epoch():
+    class PoisoningSGD(SGD):
+        def step(self):
+            super().step()
+            self.model.params["0.b"][0] = np.inf
+
+    X, y = moons(n=8)
+    model = Sequential(Linear(2, 2, rng=0))
+    with pytest.raises(ValueError, match=r"fit: after epoch 0, NaN or inf in 0\.b: training diverged \(SGD\(lr=0\.1, momentum=0\.0\)\)"):
+        fit(model, softmax_cross_entropy, X, y, batch_size=8, optimizer=PoisoningSGD(model),
+            progress=False)
+
+
+def test_fit_blames_the_inputs_when_the_first_loss_overflows():
+    X, t = exploding_regression()
+    with np.errstate(over="ignore"), pytest.raises(
+        ValueError, match=r"fit: epoch 0, batch 0: the loss overflowed to inf although every layer's output is finite; scale the inputs"
+    ):
+        fit(Sequential(Linear(3, 1, rng=0)), squared_loss, X * 1e160, t, progress=False)
