@@ -26,14 +26,15 @@ class SGD:
 
     def step(self):
         """Apply one update to every parameter, in place."""
-        for name, param, grad in self.model.parameters():
-            if self.momentum:
-                v = self.velocity.setdefault(name, np.zeros_like(param))
-                v *= self.momentum
-                v -= self.lr * grad
-                param += v
-            else:
+        if not self.momentum:
+            for _, param, grad in self.model.parameters():
                 param -= self.lr * grad
+            return
+        for name, param, grad in self.model.parameters():
+            v = self.velocity.setdefault(name, np.zeros_like(param))
+            v *= self.momentum
+            v -= self.lr * grad
+            param += v
 
     def __repr__(self):
         return f"SGD(lr={self.lr}, momentum={self.momentum})"
