@@ -1,36 +1,59 @@
 """Timing and reporting helpers shared by the benchmarks."""
 
+import statistics
 import time
 from dataclasses import dataclass
 
 
-def best_of(candidates, repeats, timer=time.perf_counter):
-    """Time each candidate ``repeats`` times, interleaved, and keep each one's fastest run.
+def interleaved_runs(candidates, repeats, timer=time.perf_counter):
+    """Time each candidate ``repeats`` times, interleaved: round 1 runs A, B, C, round 2 again.
 
-    Interleaving (A, B, C, A, B, C, ...) exposes every candidate to the same background
-    load; the minimum is the run least disturbed by other processes.
+    Interleaving exposes every candidate to the same background load, and the runs of
+    one round happen within seconds of each other, so their ratio cancels slow changes
+    in the machine's speed (see :func:`paired_ratio`).
 
     Args:
         candidates: dict name -> ``prepare()``, a callable that sets up a fresh run (not
             timed) and returns the zero-argument callable that is timed.
-        repeats: how many times to run each.
+        repeats: how many rounds.
         timer: ``time.perf_counter`` (wall clock) or, for single-threaded work on a busy
             machine, ``time.process_time`` (CPU time of this process, which does not count
             the time other processes hold the CPU).
 
     Returns:
-        ``(seconds, results)``: dicts name -> fastest time, and name -> what the last
-        timed call returned.
+        ``(times, results)``: dicts name -> list of seconds, one per round, and name ->
+        what the last timed call returned.
     """
-    best = {name: float("inf") for name in candidates}
+    times = {name: [] for name in candidates}
     results = {}
     for _ in range(repeats):
         for name, prepare in candidates.items():
             run = prepare()
             start = timer()
             results[name] = run()
-            best[name] = min(best[name], timer() - start)
-    return best, results
+            times[name].append(timer() - start)
+    return times, results
+
+
+def best_of(candidates, repeats, timer=time.perf_counter):
+    """Like :func:`interleaved_runs`, keeping each candidate's fastest run.
+
+    The minimum is the run least disturbed by other processes. Returns ``(seconds,
+    results)``: dicts name -> fastest time, and name -> what the last call returned.
+    """
+    times, results = interleaved_runs(candidates, repeats, timer)
+    return {name: min(runs) for name, runs in times.items()}, results
+
+
+def paired_ratio(times, name, baseline):
+    """Median over rounds of ``times[name][r] / times[baseline][r]``.
+
+    On a shared machine the speed drifts over seconds; a ratio taken within one round
+    cancels the drift, and the median ignores the rounds a burst of load hit one side.
+    """
+    return statistics.median(
+        run / base for run, base in zip(times[name], times[baseline], strict=True)
+    )
 
 
 def timed(function, *args, **kwargs):

@@ -1,20 +1,23 @@
 """Training speed: course_lib's ``fit`` on the digits against what else a user could run.
 
 A two-layer MLP ``64 -> H -> 10`` (ReLU, softmax cross-entropy, plain SGD, no momentum)
-is trained for a fixed number of epochs from the same initial weights by:
+is trained for a fixed number of epochs from the same initial weights, in float64 and
+again in float32, by:
 
 * ``fused numpy``: the same arithmetic written as one hand-fused numpy loop, the floor;
   it also keeps the per-epoch loss and accuracy that ``fit`` records, so both do the
   same work;
-* ``course_lib``: ``Sequential(Linear, ReLU, Linear)`` trained with ``fit``;
-* ``torch``: ``torch.nn`` on the CPU with ``torch.optim.SGD``, in float64 (the same
-  arithmetic) and float32 (what a PyTorch user gets by default), with as many threads
-  as numpy's BLAS uses;
-* ``scikit-learn``: ``MLPClassifier(solver="sgd")`` with matching settings.
+* ``course_lib``: ``Sequential(Linear, ReLU, Linear)`` built with that ``dtype`` and
+  trained with ``fit``;
+* ``torch``: ``torch.nn`` on the CPU with ``torch.optim.SGD``, with as many threads as
+  numpy's BLAS uses (float32 is what a PyTorch user gets by default);
+* ``scikit-learn``: ``MLPClassifier(solver="sgd")`` with matching settings (it keeps
+  float32 input in float32).
 
-The fused loop, course_lib and torch float64 visit the batches in the same order, so
-their final weights agree to rounding: the table shows it, as proof that they do the
-same arithmetic. scikit-learn shuffles with its own generator.
+Each precision is compared with itself: course_lib float32 against the float32 floor and
+the float32 rivals. The fused loop, course_lib and torch visit the batches in the same
+order, so their final weights agree to rounding: the table shows it, as proof that they
+do the same arithmetic. scikit-learn shuffles with its own generator.
 """
 
 import time
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.timing import Table, best_of, verdict
+from benchmarks.timing import Table, interleaved_runs, paired_ratio, verdict
 from course_lib import Linear, ReLU, Sequential, softmax_cross_entropy
 from course_lib.datasets import digits, train_test_split
 from course_lib.train import fit
@@ -105,7 +108,10 @@ def prepare_fused(X, y, init, config):
 
 def prepare_course_lib(X, y, init, config):
     W1, b1, W2, b2 = init
-    model = Sequential(Linear(64, config.hidden), ReLU(), Linear(config.hidden, 10))
+    dtype = X.dtype
+    model = Sequential(
+        Linear(64, config.hidden, dtype=dtype), ReLU(), Linear(config.hidden, 10, dtype=dtype)
+    )
     for layer, (W, b) in ((model[0], (W1, b1)), (model[2], (W2, b2))):
         layer.params["W"][...] = W
         layer.params["b"][...] = b
@@ -118,11 +124,11 @@ def prepare_course_lib(X, y, init, config):
     return run
 
 
-def prepare_torch(X, y, init, config, dtype_name):
+def prepare_torch(X, y, init, config):
     import torch
     from torch import nn
 
-    dtype = getattr(torch, dtype_name)
+    dtype = getattr(torch, X.dtype.name)
     W1, b1, W2, b2 = init
     model = nn.Sequential(nn.Linear(64, config.hidden), nn.ReLU(), nn.Linear(config.hidden, 10))
     model = model.to(dtype)
@@ -132,7 +138,7 @@ def prepare_torch(X, y, init, config, dtype_name):
             layer.bias.copy_(torch.from_numpy(b))
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     loss_fn = nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X).to(dtype), torch.from_numpy(y)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     n, batch_size = len(X), config.batch_size
 
     def run():
@@ -151,7 +157,7 @@ def prepare_torch(X, y, init, config, dtype_name):
                 total_loss += loss.item() * len(batch)
                 correct += int((scores.argmax(dim=1) == yb).sum())
         return tuple(
-            t.detach().double().numpy()
+            t.detach().numpy().copy()
             for t in (model[0].weight.T, model[0].bias, model[2].weight.T, model[2].bias)
         )
 
@@ -209,14 +215,28 @@ def accuracy(weights, X, y):
     return float(np.mean(scores.argmax(axis=1) == y))
 
 
+def candidates_for(X, y, init, config, have_torch):
+    """Name -> ``prepare()`` for every implementation, all in ``X``'s dtype."""
+    candidates = {
+        "fused numpy": lambda: prepare_fused(X, y, init, config),
+        "course_lib": lambda: prepare_course_lib(X, y, init, config),
+        "scikit-learn": lambda: prepare_sklearn(X, y, init, config),
+    }
+    if have_torch:
+        candidates["torch"] = lambda: prepare_torch(X, y, init, config)
+    return candidates
+
+
 def run(quick=False):
-    """Time every candidate on each configuration; return one :class:`Table`."""
+    """Time every candidate on each configuration and precision; return one :class:`Table`."""
     X_train, X_test, y_train, y_test = train_test_split(*digits())
     configs = QUICK if quick else FULL
-    repeats = 2 if quick else 5
+    repeats = 2 if quick else 15
     notes = [
-        f"digits train split ({len(X_train)} rows), float64, SGD lr {LR}, no momentum; "
-        f"best of {repeats} interleaved runs; ratio = time / fused numpy time.",
+        f"digits train split ({len(X_train)} rows), SGD lr {LR}, no momentum; "
+        f"{repeats} rounds, each running every candidate once; ms / epoch from the "
+        "fastest run; x fused = median over rounds of time / fused numpy time in the same "
+        "round and dtype (rivals likewise, against course_lib).",
     ]
     threads = numpy_blas_threads()
     # One thread: CPU time, which ignores the time other jobs hold the CPU; more threads:
@@ -236,46 +256,43 @@ def run(quick=False):
                      "skipped.")
     rows = []
     for config in configs:
-        init = initial_weights(config.hidden)
-        candidates = {
-            "fused numpy": lambda c=config, i=init: prepare_fused(X_train, y_train, i, c),
-            "course_lib": lambda c=config, i=init: prepare_course_lib(X_train, y_train, i, c),
-            "scikit-learn": lambda c=config, i=init: prepare_sklearn(X_train, y_train, i, c),
-        }
-        if have_torch:
-            for dtype in ("float64", "float32"):
-                candidates[f"torch {dtype}"] = (
-                    lambda c=config, i=init, d=dtype: prepare_torch(X_train, y_train, i, c, d)
+        for dtype in (np.float64, np.float32):
+            name = f"{config.name}, {np.dtype(dtype).name}"
+            X, X_held_out = X_train.astype(dtype), X_test.astype(dtype)
+            init = tuple(p.astype(dtype) for p in initial_weights(config.hidden))
+            candidates = candidates_for(X, y_train, init, config, have_torch)
+            times, weights = interleaved_runs(candidates, repeats, timer)
+            for implementation in candidates:
+                difference = max(
+                    float(np.max(np.abs(a - b)))
+                    for a, b in zip(weights[implementation], weights["fused numpy"], strict=True)
                 )
-        seconds, weights = best_of(candidates, repeats, timer)
-        floor = seconds["fused numpy"]
-        for name in candidates:
-            same = name != "scikit-learn" and name != "torch float32"
-            difference = max(
-                float(np.max(np.abs(a - b)))
-                for a, b in zip(weights[name], weights["fused numpy"], strict=True)
-            )
-            rows.append([
-                config.name, name, 1e3 * seconds[name] / config.epochs, seconds[name] / floor,
-                accuracy(weights[name], X_test, y_test),
-                f"{difference:.1e}" if same else "(own order)" if name == "scikit-learn"
-                else f"{difference:.1e} (float32)",
-            ])
-        ratio = seconds["course_lib"] / floor
-        rivals = [name for name in candidates if name not in ("fused numpy", "course_lib")]
-        faster = all(seconds["course_lib"] < seconds[name] for name in rivals)
-        notes.append(
-            f"{config.name}: course_lib / fused = {ratio:.2f} (target <= {TARGET_RATIO}: "
-            f"{verdict(ratio <= TARGET_RATIO)}); faster than "
-            f"{', '.join(rivals)}: {verdict(faster)} "
-            + ", ".join(f"({name} / course_lib = {seconds[name] / seconds['course_lib']:.2f})"
-                        for name in rivals)
-        )
+                rows.append([
+                    name, implementation, 1e3 * min(times[implementation]) / config.epochs,
+                    paired_ratio(times, implementation, "fused numpy"),
+                    accuracy(weights[implementation], X_held_out, y_test),
+                    "(own order)" if implementation == "scikit-learn" else f"{difference:.1e}",
+                ])
+            notes.append(target_note(name, times))
     return Table(
         f"Training an MLP on the digits ({configs[0].epochs} and {configs[1].epochs} epochs)",
-        ["network", "implementation", "ms / epoch", "x fused", "test accuracy",
+        ["network, dtype", "implementation", "ms / epoch", "x fused", "test accuracy",
          "max |weight - fused|"],
         rows, notes,
+    )
+
+
+def target_note(name, times):
+    """One line: course_lib against the fused floor and against each rival, with verdicts."""
+    ratio = paired_ratio(times, "course_lib", "fused numpy")
+    rivals = [other for other in times if other not in ("fused numpy", "course_lib")]
+    slowdowns = {other: paired_ratio(times, other, "course_lib") for other in rivals}
+    faster = all(slowdown > 1 for slowdown in slowdowns.values())
+    listed = ", ".join(f"{other} {slowdown:.2f}x" for other, slowdown in slowdowns.items())
+    return (
+        f"{name}: course_lib / fused = {ratio:.2f} (target <= {TARGET_RATIO}: "
+        f"{verdict(ratio <= TARGET_RATIO)}); faster than {', '.join(rivals)}: "
+        f"{verdict(faster)} (their time / course_lib's: {listed})"
     )
 
 
