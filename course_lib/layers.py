@@ -27,8 +27,9 @@ def _sum_of_squares(x):
     """``sum_i x_i^2`` over every entry: finite exactly when every entry is, barring overflow.
 
     A BLAS dot product (``np.vdot``) is about three times faster than ``np.sum`` on a
-    wide batch; this runs on every forward and backward call. Overflow (entries beyond
-    about 1e154 in float64, 1e19 in float32) only sends the caller to the full check.
+    wide batch; this runs on every forward and backward call outside ``fit``. Overflow
+    (entries beyond about 1e154 in float64, 1e19 in float32) only sends the caller to
+    the full check.
     """
     return np.vdot(x, x)
 
@@ -62,9 +63,9 @@ class Layer:
 
         A layer with weights also passes their ``dtype``, which ``x`` must share. The
         common case (a float ndarray of the right shape whose sum of squares is finite)
-        is decided with a few attribute reads and one dot product, skipped inside
-        ``finite_scans(False)``; only when it fails do the
-        full checks run, which build the message naming this layer.
+        is decided with a few attribute reads and one dot product, which
+        ``finite_scans(False)`` skips; only when it fails do the full checks run, which
+        build the message naming this layer.
         """
         if (
             type(x) is np.ndarray
