@@ -123,6 +123,13 @@ def slow_cell(folder, release):
     _write(folder, answer(release, {**GOOD, "square": "import time\ntime.sleep(3600)"}))
 
 
+def ignores_interrupt(folder, release):
+    """Part 2 ignores SIGINT and loops: the kernel is stopped, part 1 keeps its points."""
+    source = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+              "while True:\n    time.sleep(0.1)")
+    _write(folder, answer(release, {**GOOD, "mean": source}))
+
+
 def os_exit(folder, release):
     """Part 2 calls os._exit: part 1 keeps its points, part 2 and later cells fail."""
     _write(folder, answer(release, {**GOOD, "mean": "import os\nos._exit(1)"}))
@@ -251,7 +258,7 @@ def cached_answers(folder, release):
 
 
 SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
-    good, wrong, infinite_loop, slow_cell, os_exit, segfault, memory_bomb, deleted_test,
+    good, wrong, infinite_loop, slow_cell, ignores_interrupt, os_exit, segfault, memory_bomb, deleted_test,
     edited_test, test_to_markdown, duplicated_ids, invalid_json, empty_file, wrong_name,
     extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
     patched_builtins, blanked_cells, hidden_traceback, cached_answers)}

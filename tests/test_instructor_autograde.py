@@ -14,6 +14,7 @@ from nbgrader.api import Gradebook
 
 from course_lib.cli import main
 from course_lib.grading import worker
+from course_lib.grading.autograde import failure_reason
 from course_lib.grading.course import Course
 
 TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares the rest
@@ -103,7 +104,7 @@ def _expected(name, reference, release_nb):
     return {
         "good": good, "wrong": wrong,
         "infinite-loop": good - part1, "slow-cell": good - part1,
-        "os-exit": part1, "segfault": part1, "memory-bomb": good,
+        "ignores-interrupt": part1, "os-exit": part1, "segfault": part1, "memory-bomb": good,
         "deleted-test": wrong, "edited-test": wrong, "test-to-markdown": wrong,
         "duplicated-ids": good, "invalid-json": 0, "empty-file": 0, "missing-notebook": 0,
         "wrong-name": good, "extra-notebook": good, "huge-output": good, "huge-file": good,
@@ -124,6 +125,7 @@ def test_score_is_what_it_would_be_alone(graded_class, reference, release_nb, na
 
 STATUS = {
     "good": "ok", "wrong": "ok", "infinite-loop": "timeout", "slow-cell": "timeout",
+    "ignores-interrupt": "timeout",
     "os-exit": "kernel died", "segfault": "kernel died", "memory-bomb": "memory limit",
     "deleted-test": "repaired", "edited-test": "repaired", "test-to-markdown": "repaired",
     "duplicated-ids": "repaired", "invalid-json": "unreadable", "empty-file": "unreadable",
@@ -133,6 +135,7 @@ STATUS = {
     "cached-answers": "ok",
 }
 PROBLEM = {
+    "ignores-interrupt": "went on after an interrupt, so the grader stopped the kernel",
     "deleted-test": "test cell 'test_square' deleted",
     "edited-test": "test cell 'test_square' edited",
     "test-to-markdown": "test cell 'test_square' turned into markdown",
@@ -207,3 +210,21 @@ def test_a_grader_process_that_dies_costs_only_its_own_student(
     assert "the grading process" in "; ".join(status[victim]["problems"])
     assert status[survivor]["score"] == reference[survivor]
     assert status[survivor]["status"] == "ok"
+
+
+def test_a_failed_grading_is_explained_by_its_first_exception():
+    log = "\n".join([
+        "[Autograde | INFO] Converting notebook submitted/zed/tiny/tiny.ipynb",
+        "Traceback (most recent call last):",
+        '  File "client.py", line 791, in _async_poll_for_reply',
+        "nbclient.exceptions.CellTimeoutError: A cell timed out while it was being executed",
+        "[Autograde | ERROR] There was an error processing assignment 'tiny' for student 'zed'",
+        "[Autograde | ERROR] autograde failed:",
+        "Traceback (most recent call last):",
+        "nbgrader.converters.base.NbGraderException: Please see the the above traceback for "
+        "details on the specific errors on the above failures.",
+    ])
+    assert failure_reason(log) == log.splitlines()[3]
+    assert failure_reason("[ERROR] the grading process died (exit -9)") == (
+        "[ERROR] the grading process died (exit -9)")
+    assert failure_reason("[Autograde | INFO] done") is None

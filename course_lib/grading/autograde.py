@@ -11,6 +11,7 @@ why. The submitted folder is only read.
 
 import json
 import queue
+import re
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,6 +25,11 @@ from tqdm import tqdm
 from course_lib.grading import gradebook, preflight, worker
 from course_lib.grading.course import CourseError
 from course_lib.grading.report import format_table, score_text
+
+# in a grading log: an error line, "[ERROR] ..." from worker or "[Autograde | ERROR] ..."
+# from nbgrader (serve.LOG_FORMAT); the last line of a traceback, "module.NameError: ..."
+ERROR_LINE = re.compile(r"^\[(?:[^]|]+ \| )?ERROR\] ")
+EXCEPTION_LINE = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception): ")
 
 # error names in a graded notebook, and the status each one means
 ERROR_STATUS = {
@@ -45,6 +51,21 @@ class StudentResult:
     def row(self):
         return (self.student, score_text(self.score, self.max_score), self.status,
                 "; ".join(self.problems))
+
+
+def failure_reason(log):
+    """The line of a failed grading's log that best says why, or None.
+
+    The first exception of a traceback, skipping nbgrader's own wrapper ("Please see the
+    above traceback"), which only points back at it; else the last error line.
+    """
+    lines = log.splitlines()
+    causes = [line for line in lines
+              if EXCEPTION_LINE.match(line) and "above traceback" not in line]
+    if causes:
+        return causes[0]
+    errors = [line for line in lines if ERROR_LINE.match(line)]
+    return errors[-1] if errors else None
 
 
 def _runtime_problems(nb_path):
@@ -118,8 +139,8 @@ def _finish(course, assignment, student, check, ws, run):
             result.problems.append(f"grading stopped after {run.seconds:.0f} s")
         elif run.returncode != 0 or len(graded) < len(check.notebooks):
             statuses.append("grader error")
-            tail = [line for line in run.log.splitlines() if "[ERROR]" in line][-1:]
-            result.problems.append("nbgrader failed" + (f": {tail[0]}" if tail else ""))
+            reason = failure_reason(run.log)
+            result.problems.append("nbgrader failed" + (f": {reason}" if reason else ""))
         dest.mkdir(parents=True)
         for path in graded:
             more_statuses, more_problems = _runtime_problems(path)

@@ -10,14 +10,18 @@
 * survives a dead kernel (``os._exit``, a segfault): the cell that killed it and every
   later cell get a ``DeadKernelError`` output, the cells before keep their results, and
   nbgrader then saves the grades as usual instead of failing the whole notebook;
+* stops a kernel that goes on running a cell after the time limit and nbgrader's
+  interrupt (a cell that ignores SIGINT): nbclient would raise, and nbgrader then fail
+  the whole notebook; instead that cell and every later one get a ``CellTimeoutError``
+  output and the cells before keep their results;
 * keeps at most ``max_stream_chars`` characters of printed output per cell while the
   cell runs (a cell printing millions of lines cannot fill the grader's memory).
 """
 
 import ast
 
-from nbclient.exceptions import DeadKernelError
-from nbclient.util import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_locked, is_solution
@@ -57,7 +61,8 @@ def trusted_imports(nb):
 
 
 class GuardedExecute(Execute):
-    """Execute with a guard before test cells, kernel-death recovery and an output cap."""
+    """Execute with a guard before test cells, recovery from a dead or stuck kernel, and
+    an output cap."""
 
     max_stream_chars = Integer(
         200_000, help="Printed characters kept per cell; the rest is dropped while it runs."
@@ -65,7 +70,7 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._imports = trusted_imports(nb)
-        self._kernel_dead = False
+        self._kernel_gone = None  # (error name, why) once the kernel died or was stopped
         self._stream_chars = {}
         return super().preprocess(nb, resources, km=km)
 
@@ -89,19 +94,29 @@ class GuardedExecute(Execute):
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count,
                                                     store_history)
-        if self._kernel_dead:
-            cell.outputs = [error_output(
-                "DeadKernelError", "not run: the kernel died in an earlier cell")]
+        if self._kernel_gone:
+            ename, why = self._kernel_gone
+            cell.outputs = [error_output(ename, f"not run: {why} in an earlier cell")]
             return cell
         try:
             guarded = not is_grade(cell) or await self._restore_guard()
             cell = await super().async_execute_cell(cell, cell_index, execution_count,
                                                     store_history)
         except DeadKernelError:
-            self._kernel_dead = True
+            self._kernel_gone = ("DeadKernelError", "the kernel died")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
                 "DeadKernelError",
                 "the kernel died while running this cell (os._exit, a crash, or a limit)")]
+            return cell
+        except CellTimeoutError:
+            # an overrunning cell that stops when interrupted gets nbgrader's error reply
+            # and no exception; this one kept the kernel busy after the interrupt
+            await ensure_async(self.km.shutdown_kernel(now=True))
+            self._kernel_gone = ("CellTimeoutError", "the grader stopped the kernel")
+            cell.outputs = list(cell.get("outputs", [])) + [error_output(
+                "CellTimeoutError",
+                f"this cell ran past the {self.timeout} s limit and went on after an "
+                "interrupt, so the grader stopped the kernel")]
             return cell
         if not guarded:
             cell.outputs.append(error_output(
