@@ -135,7 +135,7 @@ STATUS = {
     "cached-answers": "ok",
 }
 PROBLEM = {
-    "ignores-interrupt": "went on after an interrupt, so the grader stopped the kernel",
+    "ignores-interrupt": "even after an interrupt, so the grader stopped the kernel",
     "deleted-test": "test cell 'test_square' deleted",
     "edited-test": "test cell 'test_square' edited",
     "test-to-markdown": "test cell 'test_square' turned into markdown",

@@ -110,13 +110,14 @@ class GuardedExecute(Execute):
             return cell
         except CellTimeoutError:
             # an overrunning cell that stops when interrupted gets nbgrader's error reply
-            # and no exception; this one kept the kernel busy after the interrupt
+            # and no exception; this one kept the kernel busy after the interrupt (or
+            # its output was still streaming iopub_timeout seconds after its reply)
             await ensure_async(self.km.shutdown_kernel(now=True))
             self._kernel_gone = ("CellTimeoutError", "the grader stopped the kernel")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
                 "CellTimeoutError",
-                f"this cell ran past the {self.timeout} s limit and went on after an "
-                "interrupt, so the grader stopped the kernel")]
+                f"this cell did not finish within the {self.timeout} s limit, even after "
+                "an interrupt, so the grader stopped the kernel")]
             return cell
         if not guarded:
             cell.outputs.append(error_output(
