@@ -215,6 +215,11 @@ def accuracy(weights, X, y):
     return float(np.mean(scores.argmax(axis=1) == y))
 
 
+def max_difference(weights, reference):
+    """Largest ``|w - w_ref|`` over the entries of two ``(W1, b1, W2, b2)`` tuples."""
+    return max(float(np.max(np.abs(a - b))) for a, b in zip(weights, reference, strict=True))
+
+
 def candidates_for(X, y, init, config, have_torch):
     """Name -> ``prepare()`` for every implementation, all in ``X``'s dtype."""
     candidates = {
@@ -263,15 +268,12 @@ def run(quick=False):
             candidates = candidates_for(X, y_train, init, config, have_torch)
             times, weights = interleaved_runs(candidates, repeats, timer)
             for implementation in candidates:
-                difference = max(
-                    float(np.max(np.abs(a - b)))
-                    for a, b in zip(weights[implementation], weights["fused numpy"], strict=True)
-                )
                 rows.append([
                     name, implementation, 1e3 * min(times[implementation]) / config.epochs,
                     paired_ratio(times, implementation, "fused numpy"),
                     accuracy(weights[implementation], X_held_out, y_test),
-                    "(own order)" if implementation == "scikit-learn" else f"{difference:.1e}",
+                    "(own order)" if implementation == "scikit-learn" else
+                    f"{max_difference(weights[implementation], weights['fused numpy']):.1e}",
                 ])
             notes.append(target_note(name, times))
     return Table(

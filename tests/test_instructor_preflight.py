@@ -112,10 +112,16 @@ def test_trusted_imports_come_from_locked_cells_only(notebooks):
     assert trusted_imports(nb) == [("np", "numpy", "")]
 
 
-def test_collect_folder_copies_each_student(tmp_path, notebooks):
+def course_and_class(tmp_path, notebooks, students):
+    """A fresh course at ``tmp_path/course`` and ``students``' folders in ``tmp_path/in``."""
     _, releases = notebooks
     root = fx.make_course(tmp_path / "course")
-    fx.write_class(tmp_path / "in", releases[fx.ASSIGNMENT], ["good", "wrong-name"])
+    fx.write_class(tmp_path / "in", releases[fx.ASSIGNMENT], students)
+    return root
+
+
+def test_collect_folder_copies_each_student(tmp_path, notebooks):
+    root = course_and_class(tmp_path, notebooks, ["good", "wrong-name"])
     assert main(["--root", str(root), "collect", fx.ASSIGNMENT, str(tmp_path / "in")]) == 0
     course = Course(root)
     assert course.students(fx.ASSIGNMENT) == ["good", "wrong-name"]
@@ -124,9 +130,7 @@ def test_collect_folder_copies_each_student(tmp_path, notebooks):
 
 
 def test_collect_zip_of_student_folders(tmp_path, notebooks):
-    _, releases = notebooks
-    root = fx.make_course(tmp_path / "course")
-    fx.write_class(tmp_path / "in", releases[fx.ASSIGNMENT], ["good", "wrong"])
+    root = course_and_class(tmp_path, notebooks, ["good", "wrong"])
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted((tmp_path / "in").rglob("*.ipynb")):
@@ -143,9 +147,7 @@ def test_collect_rejects_other_files(tmp_path):
 
 @pytest.mark.slow
 def test_collect_lms_zip_with_nbgrader_zip_collect(tmp_path, notebooks):
-    _, releases = notebooks
-    root = fx.make_course(tmp_path / "course")
-    fx.write_class(tmp_path / "in", releases[fx.ASSIGNMENT], ["good", "wrong"])
+    root = course_and_class(tmp_path, notebooks, ["good", "wrong"])
     archive = tmp_path / "lms.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(tmp_path / "in" / "good" / "tiny.ipynb", "alice_late_1234_5678_tiny.ipynb")
