@@ -10,6 +10,7 @@ each batch's loss) switch the scans off for a block. Shape and dtype checks stay
 
 import contextlib
 import contextvars
+import math
 
 import numpy as np
 
@@ -20,6 +21,18 @@ _SCANNING = contextvars.ContextVar("course_lib_finite_scans", default=True)
 # by finite_scans). The context variable's own getter: a check on every forward and
 # backward call costs no Python frame.
 scanning_for_non_finite = _SCANNING.get
+
+
+def plainly_finite(x):
+    """The fast path of a NaN/inf scan: True when scans are off or ``x . x`` is finite.
+
+    ``sum_i x_i^2`` is finite exactly when every entry is, barring overflow, and a BLAS
+    dot product (``np.vdot``) takes a third of ``np.sum``'s time on a wide batch; this
+    runs on every forward and backward call outside ``fit``. False sends the caller to
+    the full checks, which also clear huge but finite entries (beyond about 1e154 in
+    float64, 1e19 in float32, whose squares overflow).
+    """
+    return not scanning_for_non_finite() or math.isfinite(np.vdot(x, x))
 
 
 @contextlib.contextmanager
