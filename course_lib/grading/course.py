@@ -1,4 +1,9 @@
-"""Where things live in a course directory (the folder holding ``nbgrader_config.py``)."""
+"""Where things live in a course directory (the folder holding ``nbgrader_config.py``).
+
+A student id names a folder under ``submitted/``, ``autograded/`` and ``feedback/``, so
+it must be one harmless path step: see :data:`STUDENT_ID_RULE` and
+:func:`student_id_problem`. The path methods refuse any other id.
+"""
 
 import json
 from dataclasses import dataclass
@@ -6,9 +11,39 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.grading.escape import for_terminal, is_unsafe
+
+STUDENT_ID_RULE = ("a student id is a non-empty name other than . and .., valid UTF-8, "
+                   "without / or \\, and without control, invisible (format), private-use "
+                   "or unassigned characters")
+
 
 class CourseError(Exception):
     """A problem the instructor must fix (wrong folder, assignment not released...)."""
+
+
+def student_id_problem(student):
+    """Why ``student`` is not a valid student id (see :data:`STUDENT_ID_RULE`), or None.
+
+    Undecodable bytes of a file name reach Python as lone surrogates: "not valid UTF-8".
+    """
+    if student in ("", ".", ".."):
+        return "empty" if not student else "a path step, not a name"
+    if "/" in student or "\\" in student:
+        return "holds a path separator"
+    if any("\ud800" <= c <= "\udfff" for c in student):
+        return "not valid UTF-8"
+    if any(is_unsafe(c) for c in student):
+        return "holds a control or invisible character"
+    return None
+
+
+def _checked(student):
+    problem = student_id_problem(student)
+    if problem:
+        raise CourseError(f"refused student id '{for_terminal(student)}' ({problem}): "
+                          f"{STUDENT_ID_RULE}")
+    return student
 
 
 @dataclass(frozen=True)
@@ -52,13 +87,13 @@ class Course:
 
     def submitted(self, assignment, student=None):
         base = self.root / "submitted"
-        return base if student is None else base / student / assignment
+        return base if student is None else base / _checked(student) / assignment
 
     def autograded(self, assignment, student):
-        return self.root / "autograded" / student / assignment
+        return self.root / "autograded" / _checked(student) / assignment
 
     def feedback(self, assignment, student):
-        return self.root / "feedback" / student / assignment
+        return self.root / "feedback" / _checked(student) / assignment
 
     def status_file(self, assignment):
         """The class report of the last ``course autograde`` (statuses and problems)."""
@@ -77,12 +112,24 @@ class Course:
     def source_notebook(self, assignment, name):
         return nbformat.read(self.source(assignment) / f"{name}.ipynb", as_version=4)
 
-    def students(self, assignment):
-        """Students with a folder for ``assignment`` under submitted/, sorted."""
+    def _submitted_folders(self, assignment):
         base = self.submitted(assignment)
         if not base.is_dir():
             return []
         return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir())
+
+    def students(self, assignment):
+        """Students with a folder for ``assignment`` under submitted/, sorted; valid ids only."""
+        return [s for s in self._submitted_folders(assignment) if not student_id_problem(s)]
+
+    def invalid_student_folders(self, assignment):
+        """``[(folder name, why it is not a student id)]`` that :meth:`students` leaves out.
+
+        Such folders can only be put under submitted/ by hand: ``course collect`` refuses
+        them. Show the names with :func:`.escape.for_terminal`.
+        """
+        found = [(s, student_id_problem(s)) for s in self._submitted_folders(assignment)]
+        return [(s, problem) for s, problem in found if problem]
 
     def load_status(self, assignment):
         path = self.status_file(assignment)

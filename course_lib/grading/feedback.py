@@ -6,16 +6,19 @@ error outputs: the score of each part (a part is the markdown heading above its 
 cells), and for each test its description (the docstring of the *released* cell,
 which never contains hidden tests), its score and, when it failed, the error's name
 and message only: no source code and no traceback (a traceback quotes code).
+Every string on the page goes through :func:`.escape.for_html`: markup, terminal
+controls, bidi overrides and undecodable characters in a student's id, file names or
+error messages are shown escaped, and writing the page never fails on them.
 """
 
 import ast
-import html
 import re
 
 import nbformat
 from nbgrader.utils import is_grade, is_solution
 
 from course_lib.grading import gradebook
+from course_lib.grading.escape import for_html
 
 HEADING = re.compile(r"^#{1,3}\s+(.*)$", re.MULTILINE)
 
@@ -96,17 +99,17 @@ def render(student, notebook, release, graded, cell_scores, total, status, probl
             if is_solution(cells_by_id[grade_id]) and not ok:
                 message = "waiting for a grader" if score is None else "graded by hand"
             rows.append(
-                f"<tr><td>{html.escape(grade_id)}</td><td>{html.escape(description)}</td>"
+                f"<tr><td>{for_html(grade_id)}</td><td>{for_html(description)}</td>"
                 f"<td>{score or 0:g} / {max_score:g}</td>"
-                f"<td class=\"{'pass' if ok else 'fail'}\">{html.escape(message)}</td></tr>")
+                f"<td class=\"{'pass' if ok else 'fail'}\">{for_html(message)}</td></tr>")
         blocks.append(
-            f"<h2>{html.escape(part or notebook)}: {got:g} / {out_of:g}</h2>\n<table>"
+            f"<h2>{for_html(part or notebook)}: {got:g} / {out_of:g}</h2>\n<table>"
             "<tr><th>test</th><th>checks</th><th>score</th><th>result</th></tr>\n"
             + "\n".join(rows) + "</table>")
-    problem_list = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    problem_list = "".join(f"<li>{for_html(p)}</li>" for p in problems)
     return PAGE.format(
-        title=html.escape(f"{notebook}: feedback for {student}"),
-        score=html.escape(total), status=html.escape(status),
+        title=for_html(f"{notebook}: feedback for {student}"),
+        score=for_html(total), status=for_html(status),
         problems=f"<p>Problems found:</p><ul>{problem_list}</ul>" if problems else "",
         parts="\n".join(blocks))
 
@@ -133,6 +136,6 @@ def write_feedback(course, assignment, progress=True):
             page = render(student, name, releases[name], graded, cells,
                           score_text(score, max_score), info["status"], info["problems"])
             path = folder / f"{name}.html"
-            path.write_text(page)
+            path.write_text(page, encoding="utf-8")
             written.append(path)
     return written

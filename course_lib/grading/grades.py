@@ -1,12 +1,15 @@
 """``course grades``: one CSV row per student, from nbgrader's gradebook.
 
 Columns: student, score, max_score, one column per part (its points), status and the
-problems found (from the last ``course autograde``).
+problems found (from the last ``course autograde``). The file is UTF-8 and every cell,
+the header's too, goes through :func:`.escape.for_csv`: numbers in one format (``12``,
+``12.5``), text escaped and never read as a formula by a spreadsheet.
 """
 
 import csv
 
 from course_lib.grading import gradebook
+from course_lib.grading.escape import for_csv
 from course_lib.grading.feedback import graded_cells
 
 
@@ -35,9 +38,10 @@ def grade_rows(course, assignment):
 
 
 def write_csv(course, assignment, path):
+    """Write :func:`grade_rows` to ``path`` as CSV, each cell made safe; return them."""
     header, rows = grade_rows(course, assignment)
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
+        for row in [header, *rows]:
+            writer.writerow([for_csv(v) for v in row])
     return header, rows
