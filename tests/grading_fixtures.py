@@ -257,17 +257,199 @@ def cached_answers(folder, release):
         "    return np.array([0.0, 1.0, 4.0])")}))
 
 
+# Attacks on the split between the student's kernel and the trusted test process: the
+# tests never run in the kernel, so none of these can earn a point its answers do not.
+
+
+def trace_hook(folder, release):
+    """Wrong answers, and a trace function that re-patches numpy on every call it sees."""
+    _write(folder, answer(release, WRONG, extra={"square": (
+        "import sys, numpy\n"
+        "def hook(frame, event, arg):\n"
+        "    numpy.allclose = lambda *a, **k: True\n"
+        "    numpy.testing.assert_allclose = lambda *a, **k: None\n"
+        "    return hook\n"
+        "sys.settrace(hook)")}))
+
+
+def code_swap(folder, release):
+    """Wrong answers; numpy's checking functions get a new ``__code__`` that always passes."""
+    _write(folder, answer(release, WRONG, extra={"square": (
+        "import numpy.testing\n"
+        "numpy.testing.assert_allclose.__code__ = (lambda *a, **k: None).__code__\n"
+        "import builtins\n"
+        "builtins.abs = lambda x: 0")}))
+
+
+def forged_replies(folder, release):
+    """Wrong answers; the kernel's answers to every user expression are forged as success."""
+    _write(folder, answer(release, WRONG, extra={"mean": (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "def forged(self, expressions):\n"
+        "    ok = {'status': 'ok', 'data': {'text/plain': repr('{\"passed\": true}')},\n"
+        "          'metadata': {}}\n"
+        "    return {name: ok for name in expressions}\n"
+        "InteractiveShell.user_expressions = forged")}))
+
+
+def lying_object(folder, release):
+    """``square`` returns an object that equals everything and converts to the right array."""
+    _write(folder, answer(release, {**GOOD, "square": (
+        "class Liar:\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        return np.array([0.0, 1.0, 4.0])\n"
+        "    def __sub__(self, other):\n        return 0\n"
+        "    __rsub__ = __sub__\n"
+        "def square(x):\n    return Liar()")}))
+
+
+def hunts_hidden_tests(folder, release):
+    """Correct answers that search their process and the file system for a hidden test.
+
+    ``square`` (which the hidden test calls) searches every live container, its callers'
+    frames and IPython's history for the hidden test's message; a last cell also walks
+    the file system. Anything found is printed after ``LEAKED``.
+    """
+    hunt = (
+        "def _hunt(walk=False):\n"
+        "    import gc, os, sys\n"
+        "    needle = 'square(-2) ' + 'should be 4'\n"
+        "    found = []\n"
+        "    for obj in gc.get_objects():\n"
+        "        items = obj.values() if isinstance(obj, dict) else obj\n"
+        "        if isinstance(obj, (dict, list, tuple)):\n"
+        "            found += [s[:60] for s in items if isinstance(s, str) and needle in s\n"
+        "                      and s != needle]\n"
+        "    frame = sys._getframe()\n"
+        "    while frame is not None:\n"
+        "        found += [k for k, v in frame.f_locals.items()\n"
+        "                  if isinstance(v, str) and needle in v and v != needle]\n"
+        "        frame = frame.f_back\n"
+        "    for root, dirs, files in os.walk('/') if walk else ():\n"
+        "        dirs[:] = [d for d in dirs if d not in ('proc', 'sys', 'dev', 'usr',\n"
+        "                                                'site-packages')]\n"
+        "        for name in files:\n"
+        "            try:\n"
+        "                with open(os.path.join(root, name), 'rb') as f:\n"
+        "                    if needle.encode() in f.read(2**20):\n"
+        "                        found.append(os.path.join(root, name))\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    if found:\n"
+        "        print('LEAKED', found[:5])\n"
+        "    return found\n")
+    nb = answer(release, {**GOOD, "square": hunt + "def square(x):\n    _hunt()\n"
+                          "    return x * x"})
+    nb.cells.append(new_code_cell("_hunt(walk=True)"))
+    _write(folder, nb)
+
+
+def noisy_correct(folder, release):
+    """Correct answers that warn, print to stderr and show numbers while the tests run."""
+    _write(folder, answer(release, {"square": (
+        "import sys, warnings\n"
+        "def square(x):\n"
+        "    warnings.warn('squaring is fun')\n"
+        "    print('0.0', file=sys.stderr)\n"
+        "    display(0.0)\n"
+        "    return x * x"), "mean": GOOD["mean"]}))
+
+
+def forged_status(folder, release):
+    """Correct answers; a cell raises exceptions named like the grader's own errors."""
+    _write(folder, answer(release, GOOD, extra={"square": (
+        "class DeadKernelError(Exception):\n    pass\n"
+        "raise DeadKernelError('the kernel died while running this cell')")}))
+
+
+def big_return(folder, release):
+    """Part 1 returns 40 MB arrays: too large to cross, the test fails at once."""
+    _write(folder, answer(release, {**GOOD, "square": (
+        "def square(x):\n    return np.zeros(5_000_000) + 1")}))
+
+
+def emits_a_gigabyte(folder, release):
+    """Correct answers, then a cell that tries to emit 1 GB: printed, displayed and at once."""
+    _write(folder, answer(release, GOOD, extra={"square": (
+        "chunk = 'x' * 2**20\n"
+        "for _ in range(512):\n    print(chunk)\n"
+        "for _ in range(512):\n    display({'text/plain': chunk}, raw=True)\n"
+        "del chunk\n"
+        "display({'text/plain': 'y' * 2**30}, raw=True)")}))
+
+
 SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     good, wrong, infinite_loop, slow_cell, ignores_interrupt, os_exit, segfault, memory_bomb, deleted_test,
     edited_test, test_to_markdown, duplicated_ids, invalid_json, empty_file, wrong_name,
     extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
-    patched_builtins, blanked_cells, hidden_traceback, cached_answers)}
+    patched_builtins, blanked_cells, hidden_traceback, cached_answers, trace_hook, code_swap,
+    forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return)}
+
+
+# Malformed files: each must cost only its own student (every other one is graded).
+
+
+def _write_text(folder, text, name=ASSIGNMENT):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.ipynb").write_text(text, encoding="utf-8", errors="surrogatepass")
+
+
+def deep_nesting(folder, release):
+    """Valid JSON nested 200,000 levels deep inside a notebook's metadata."""
+    text = nbformat.writes(answer(release, GOOD))
+    _write_text(folder, text.replace('"metadata": {', '"metadata": {"deep": '
+                                     + "[" * 200_000 + "]" * 200_000 + ", ", 1))
+
+
+def lone_surrogates(folder, release):
+    """Correct answers with lone surrogates (valid JSON escapes, not valid UTF-8) in a
+    markdown cell, a comment and a string."""
+    nb = answer(release, {**GOOD, "square": GOOD["square"] + "  # \ud800 done"})
+    nb.cells.insert(0, new_markdown_cell("notes \udcff"))
+    text = nbformat.writes(nb).replace("\ud800", "\\ud800").replace("\udcff", "\\udcff")
+    _write_text(folder, text)
+
+
+def odd_metadata(folder, release):
+    """Correct answers; grading metadata that is a list, an int grade id, and a made-up
+    locked test cell ``assert True`` worth points."""
+    nb = answer(release, GOOD)
+    nb.cells.insert(1, new_markdown_cell("list", metadata={"nbgrader": ["grade_id"]}))
+    nb.cells.insert(1, new_markdown_cell("int id", metadata={"nbgrader": {"grade_id": 7}}))
+    nb.cells.append(new_code_cell("assert True", metadata=_meta(
+        "free_points", grade=True, locked=True, points=100)))
+    _write_text(folder, nbformat.writes(nb, version=4))
+
+
+def test_as_solution(folder, release):
+    """Wrong answers; the test cell of part 1 relabelled as an editable solution cell."""
+    nb = answer(release, WRONG)
+    cell = _cell(nb, "test_square")
+    cell.metadata.nbgrader.update(grade=False, solution=True, locked=False)
+    cell.source = "pass"
+    _write(folder, nb)
+
+
+def not_a_notebook(folder, release):
+    """Valid JSON that is not a notebook: a list of numbers, with huge exponents."""
+    _write_text(folder, "[1e999999, -1e999999, 12345678901234567890123456789]")
+
+
+def null_bytes(folder, release):
+    """Correct answers and a cell with a NUL character in its source."""
+    _write(folder, answer(release, GOOD, extra={"mean": "x = 1\x00"}))
+
+
+MALFORMED = {f.__name__.replace("_", "-"): f for f in (
+    deep_nesting, lone_surrogates, odd_metadata, test_as_solution, not_a_notebook,
+    null_bytes)}
 
 
 def write_class(submitted_root, release, names):
     """Write the named submissions into ``submitted_root/<name>/`` (an input folder)."""
     for name in names:
-        SUBMISSIONS[name](Path(submitted_root) / name, release)
+        {**SUBMISSIONS, **MALFORMED}[name](Path(submitted_root) / name, release)
 
 
 def file_digests(folder):

@@ -5,6 +5,7 @@ its own course gives the reference, and part points come from the source noteboo
 """
 
 import csv
+import os
 import shutil
 
 import grading_fixtures as fx
@@ -18,6 +19,9 @@ from course_lib.grading.autograde import failure_reason
 from course_lib.grading.course import Course
 
 TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares the rest
+# the class is graded as courses grade it, in the sandbox (CI installs bubblewrap); the
+# reference scores come from honest notebooks graded without it
+SANDBOX = [] if worker.sandbox_status()[0] or os.environ.get("CI") else ["--unsafe"]
 CLASS = [n for n in fx.SUBMISSIONS if n not in ("good", "wrong")] + ["good", "wrong"]
 
 
@@ -70,7 +74,7 @@ def graded_class(released, tmp_path_factory, release_nb):
     fx.write_class(root.parent / "in", release_nb, CLASS)
     run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
     before = fx.file_digests(root / "submitted")
-    run(root, "autograde", fx.ASSIGNMENT, "--unsafe", "--workers", "2", "--timeout", TIMEOUT)
+    run(root, "autograde", fx.ASSIGNMENT, *SANDBOX, "--workers", "2", "--timeout", TIMEOUT)
     after = fx.file_digests(root / "submitted")
     course = Course(root)
     return course, course.load_status(fx.ASSIGNMENT), before, after
@@ -111,6 +115,9 @@ def _expected(name, reference, release_nb):
         "patched-numpy": wrong, "patched-builtins": wrong, "blanked-cells": wrong,
         "hidden-traceback": wrong,
         "cached-answers": good - points(release_nb, "test_square_hidden"),
+        "trace-hook": wrong, "code-swap": wrong, "forged-replies": 0,
+        "lying-object": wrong, "hunts-hidden-tests": good, "noisy-correct": good,
+        "forged-status": good, "big-return": wrong,
     }[name]
 
 
@@ -126,16 +133,18 @@ def test_score_is_what_it_would_be_alone(graded_class, reference, release_nb, na
 STATUS = {
     "good": "ok", "wrong": "ok", "infinite-loop": "timeout", "slow-cell": "timeout",
     "ignores-interrupt": "timeout",
-    "os-exit": "kernel died", "segfault": "kernel died", "memory-bomb": "memory limit",
+    "os-exit": "kernel died", "segfault": "kernel died", "memory-bomb": "ok",
     "deleted-test": "repaired", "edited-test": "repaired", "test-to-markdown": "repaired",
     "duplicated-ids": "repaired", "invalid-json": "unreadable", "empty-file": "unreadable",
     "missing-notebook": "missing", "wrong-name": "repaired", "extra-notebook": "repaired",
     "huge-output": "ok", "huge-file": "repaired", "patched-numpy": "flagged",
     "patched-builtins": "flagged", "blanked-cells": "flagged", "hidden-traceback": "flagged",
-    "cached-answers": "ok",
+    "cached-answers": "ok", "trace-hook": "flagged", "code-swap": "flagged",
+    "forged-replies": "ok", "lying-object": "ok", "hunts-hidden-tests": "ok",
+    "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok",
 }
 PROBLEM = {
-    "ignores-interrupt": "even after an interrupt, so the grader stopped the kernel",
+    "ignores-interrupt": "ignored the interrupt, so the grader stopped the kernel",
     "deleted-test": "test cell 'test_square' deleted",
     "edited-test": "test cell 'test_square' edited",
     "test-to-markdown": "test cell 'test_square' turned into markdown",
@@ -146,6 +155,7 @@ PROBLEM = {
     "huge-file": "weights.npy is 1024 MB", "patched-numpy": "assigns np.allclose",
     "patched-builtins": "assigns builtins.abs",
     "blanked-cells": "input_transformers_cleanup", "hidden-traceback": "showtraceback",
+    "trace-hook": "assigns numpy.allclose", "code-swap": "__code__",
 }
 
 
@@ -155,6 +165,33 @@ def test_status_says_what_happened(graded_class, name):
     assert status[name]["status"] == STATUS[name]
     problems = "; ".join(status[name]["problems"])
     assert PROBLEM.get(name, "") in problems
+
+
+def test_forged_error_names_give_no_status(graded_class):
+    _, status, _, _ = graded_class
+    assert "kernel died" not in "; ".join(status["forged-status"]["problems"])
+
+
+def test_hidden_tests_never_reach_the_students_process(graded_class):
+    course, _, _, _ = graded_class
+    graded = nbformat.read(course.autograded(fx.ASSIGNMENT, "hunts-hidden-tests")
+                           / f"{fx.ASSIGNMENT}.ipynb", as_version=4)
+    printed = [o.get("text", "") for c in graded.cells if c.cell_type == "code"
+               for o in c.outputs]
+    assert not any("LEAKED" in text for text in printed), printed
+
+
+def test_data_that_cannot_cross_fails_the_test_and_says_why(graded_class):
+    course, _, _, _ = graded_class
+    graded = nbformat.read(course.autograded(fx.ASSIGNMENT, "lying-object")
+                           / f"{fx.ASSIGNMENT}.ipynb", as_version=4)
+    errors = {c.metadata.nbgrader["grade_id"]: o.evalue for c in graded.cells
+              if c.metadata.get("nbgrader", {}).get("grade_id") for o in c.get("outputs", [])
+              if o.output_type == "error"}
+    assert "square returned a Liar object" in errors["test_square"]
+    big = nbformat.read(course.autograded(fx.ASSIGNMENT, "big-return")
+                        / f"{fx.ASSIGNMENT}.ipynb", as_version=4)
+    assert any("MiB" in o.get("evalue", "") for c in big.cells for o in c.get("outputs", []))
 
 
 def test_feedback_shows_hidden_failures_not_hidden_code(graded_class, release_nb, tmp_path):
@@ -228,3 +265,53 @@ def test_a_failed_grading_is_explained_by_its_first_exception():
     assert failure_reason("[ERROR] the grading process died (exit -9)") == (
         "[ERROR] the grading process died (exit -9)")
     assert failure_reason("[Autograde | INFO] done") is None
+
+
+# What a grading process may hold beyond its own baseline, whatever a submission emits:
+# 32 queued kernel messages of at most 8 MiB (execute.ZMQ_QUEUE, MAX_ZMQ_MESSAGE) plus the
+# outputs kept (16 M characters a notebook).
+OUTPUT_MEMORY_BOUND_MB = 32 * 8 + 64
+
+
+def test_a_gigabyte_of_output_is_cut_and_the_grader_memory_stays_bounded(
+        released, tmp_path_factory, release_nb, reference):
+    root = tmp_path_factory.mktemp("gigabyte") / "course"
+    shutil.copytree(released, root)
+    fx.good(root.parent / "in" / "a-quiet", release_nb)
+    fx.emits_a_gigabyte(root.parent / "in" / "b-loud", release_nb)
+    run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
+    run(root, "autograde", fx.ASSIGNMENT, *SANDBOX, "--workers", "1", "--timeout", "60")
+    status = Course(root).load_status(fx.ASSIGNMENT)
+    quiet, loud = status["a-quiet"], status["b-loud"]  # graded in this order, one process
+    assert loud["score"] == reference["good"]
+    assert loud["status"] == "output cut"
+    assert loud["grader_peak_mb"] - quiet["grader_peak_mb"] < OUTPUT_MEMORY_BOUND_MB
+    graded = Course(root).autograded(fx.ASSIGNMENT, "b-loud") / f"{fx.ASSIGNMENT}.ipynb"
+    assert graded.stat().st_size < 20 * 2**20
+
+
+MALFORMED_STATUS = {"deep-nesting": "unreadable", "not-a-notebook": "unreadable",
+                    "lone-surrogates": "repaired", "odd-metadata": "repaired",
+                    "test-as-solution": "repaired", "null-bytes": "ok"}
+
+
+def test_malformed_files_cost_only_their_own_student(
+        released, tmp_path_factory, release_nb, reference, tmp_path):
+    root = tmp_path_factory.mktemp("malformed") / "course"
+    shutil.copytree(released, root)
+    names = [*fx.MALFORMED, "good"]
+    fx.write_class(root.parent / "in", release_nb, names)
+    run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
+    run(root, "autograde", fx.ASSIGNMENT, *SANDBOX, "--timeout", TIMEOUT)
+    status = Course(root).load_status(fx.ASSIGNMENT)
+    assert {n: status[n]["status"] for n in fx.MALFORMED} == MALFORMED_STATUS
+    expected = {"deep-nesting": 0, "not-a-notebook": 0, "good": reference["good"],
+                "lone-surrogates": reference["good"], "odd-metadata": reference["good"],
+                "test-as-solution": reference["wrong"], "null-bytes": reference["good"]}
+    assert {n: status[n]["score"] for n in names} == expected
+    run(root, "feedback", fx.ASSIGNMENT)
+    run(root, "grades", fx.ASSIGNMENT, "-o", str(tmp_path / "grades.csv"))
+    rows = {r["student"] for r in csv.DictReader((tmp_path / "grades.csv").open())}
+    assert rows == set(names)
+    for name in names:
+        assert (Course(root).feedback(fx.ASSIGNMENT, name) / f"{fx.ASSIGNMENT}.html").is_file()

@@ -1,4 +1,4 @@
-"""Preflight, collect and the guard's helpers on the generated submissions: no kernel runs.
+"""Preflight, collect and the tests-file helpers on the generated submissions: no kernel runs.
 
 Each case is one writer in tests/grading_fixtures.py; the source and release notebooks
 are the fixture's, and the release is made from the source the way nbgrader does.

@@ -3,10 +3,14 @@
 For each student: :mod:`.preflight` stages a repaired copy of the submission, one of
 N warm grading processes (:class:`.worker.GraderProcess`) grades it with nbgrader's
 Autograde in a private workspace with its own gradebook (a copy of one template made
-per run), and the main process merges that gradebook into ``gradebook.db``
+per run), answers in the student's kernel and tests in the trusted test process
+(:mod:`.execute`), and the main process merges that gradebook into ``gradebook.db``
 (:mod:`.gradebook`) and copies the graded notebook to ``autograded/``. A student whose
 notebook cannot run still gets a gradebook row (every grade zero) and a status saying
-why. The submitted folder is only read.
+why; any error while reading, grading or merging one student is that student's status
+(``grader error``), never the end of the run. The submitted folder is only read.
+Statuses come from what the grader observed (a time limit, a dead kernel), never from
+the graded notebook, whose error names the student controls.
 """
 
 import json
@@ -22,7 +26,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from course_lib.grading import gradebook, preflight, worker
+from course_lib.grading import execute, gradebook, preflight, worker
 from course_lib.grading.course import CourseError
 from course_lib.grading.report import format_table, score_text
 
@@ -30,14 +34,6 @@ from course_lib.grading.report import format_table, score_text
 # from nbgrader (serve.LOG_FORMAT); the last line of a traceback, "module.NameError: ..."
 ERROR_LINE = re.compile(r"^\[(?:[^]|]+ \| )?ERROR\] ")
 EXCEPTION_LINE = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception): ")
-
-# error names in a graded notebook, and the status each one means
-ERROR_STATUS = {
-    "CellTimeoutError": "timeout",
-    "DeadKernelError": "kernel died",
-    "MemoryError": "memory limit",
-    "GradingGuardError": "tampering",
-}
 
 
 @dataclass
@@ -47,6 +43,7 @@ class StudentResult:
     max_score: float | None = None
     status: str = "ok"
     problems: list = field(default_factory=list)
+    grader_peak_mb: int | None = None  # the grading process's peak memory after this student
 
     def row(self):
         return (self.student, score_text(self.score, self.max_score), self.status,
@@ -66,21 +63,6 @@ def failure_reason(log):
         return causes[0]
     errors = [line for line in lines if ERROR_LINE.match(line)]
     return errors[-1] if errors else None
-
-
-def _runtime_problems(nb_path):
-    """``(statuses, problems)`` read from the error outputs of a graded notebook."""
-    statuses, problems = [], []
-    nb = nbformat.read(nb_path, as_version=4)
-    for index, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            status = ERROR_STATUS.get(out.get("ename")) if out.output_type == "error" else None
-            if status and status not in statuses:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                where = f"cell {index}" + (f" ({grade_id})" if grade_id else "")
-                statuses.append(status)
-                problems.append(f"{out.ename} in {where}: {out.evalue}".rstrip(": "))
-    return statuses, problems
 
 
 class GraderPool:
@@ -111,12 +93,32 @@ class GraderPool:
             grader.close()
 
 
-def _grade_one(pool, ws_root, template, course, assignment, student, check, limits,
-               kernel_name):
-    ws = worker.make_workspace(ws_root / student, template, assignment, student, check,
-                               course.submitted(assignment, student))
-    worker.write_config(ws, course, limits, kernel_name)
+def _grade_one(pool, run, course, assignment, student, check, limits):
+    ws = worker.make_workspace(run.root / "students" / student, run.template, assignment,
+                               student, check, course.submitted(assignment, student))
+    worker.write_config(ws, course, limits, run.kernel_name, run.tests_file, run.box)
     return ws, pool.grade(ws, limits)
+
+
+@dataclass
+class _Run:
+    """What every student's grading in one run shares."""
+
+    root: Path
+    template: Path
+    tests_file: Path
+    kernel_name: str
+    box: object
+
+
+def _observed(run):
+    """``(statuses, problems)`` from what the grader observed while grading."""
+    statuses, problems = [], []
+    for seen in run.observations:
+        if seen.get("status") not in statuses:
+            statuses.append(seen["status"])
+        problems.append(str(seen.get("detail")))
+    return statuses, problems
 
 
 def _finish(course, assignment, student, check, ws, run):
@@ -141,21 +143,52 @@ def _finish(course, assignment, student, check, ws, run):
             statuses.append("grader error")
             reason = failure_reason(run.log)
             result.problems.append("nbgrader failed" + (f": {reason}" if reason else ""))
+        result.grader_peak_mb = run.peak_mb
+        seen_statuses, seen_problems = _observed(run)
+        statuses += [s for s in seen_statuses if s not in statuses]
+        result.problems += seen_problems
         dest.mkdir(parents=True)
         for path in graded:
-            more_statuses, more_problems = _runtime_problems(path)
-            statuses += [s for s in more_statuses if s not in statuses]
-            result.problems += more_problems
             shutil.copyfile(path, dest / path.name)
     if not merged:
         gradebook.record_zero(course.db_url, assignment, student)
-    if check.suspicious and "tampering" not in statuses:
+    if check.suspicious:
         statuses.append("flagged")
     if not statuses and check.problems:
         statuses.append("repaired")
     result.status = ", ".join(statuses) or "ok"
     result.score, result.max_score, _ = gradebook.scores(course.db_url, assignment, student)
     return result
+
+
+def _failed(course, assignment, student, stage, error):
+    """The result of a student whose grading raised: zero, ``grader error``, the reason."""
+    result = StudentResult(student, status="grader error",
+                           problems=[f"{stage} failed: {type(error).__name__}: {error}"[:500]])
+    try:
+        shutil.rmtree(course.autograded(assignment, student), ignore_errors=True)
+        gradebook.record_zero(course.db_url, assignment, student)
+        result.score, result.max_score, _ = gradebook.scores(course.db_url, assignment,
+                                                              student)
+    except Exception as e:  # the gradebook itself refuses this student
+        result.problems.append(f"no gradebook row: {type(e).__name__}: {e}"[:500])
+    return result
+
+
+def _settle(course, assignment, student, check, ws, run):
+    """:func:`_finish`, or :func:`_failed` if merging this student raises."""
+    try:
+        return _finish(course, assignment, student, check, ws, run)
+    except Exception as e:
+        return _failed(course, assignment, student, "merging the grades", e)
+
+
+def _inspect(course, assignment, student, sources, releases, limits):
+    try:
+        return preflight.inspect_submission(course.submitted(assignment, student), sources,
+                                            releases, limits.max_file_mb * 2**20), None
+    except Exception as e:  # a file no reader expected: this student's problem only
+        return None, e
 
 
 def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=False,
@@ -176,10 +209,11 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
     if not students:
         raise CourseError(f"no submissions in {course.submitted(assignment)}: "
                           f"run `course collect {assignment} ZIP_OR_DIR` first")
-    checks = {s: preflight.inspect_submission(course.submitted(assignment, s), sources,
-                                              releases, limits.max_file_mb * 2**20)
-              for s in students}
-    results = {}
+    results, checks = {}, {}
+    for s in students:
+        checks[s], error = _inspect(course, assignment, s, sources, releases, limits)
+        if error is not None:
+            results[s] = _failed(course, assignment, s, "reading the submission", error)
     with ExitStack() as stack:
         try:
             box = stack.enter_context(worker.kernel_provider(limits, unsafe))
@@ -188,8 +222,12 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="course-autograde-")))
         template = root / "gradebook.db"
         shutil.copyfile(course.db_path, template)
+        tests_file = root / "tests.json"
+        tests_file.write_text(json.dumps({n: execute.tests_of(nb) for n, nb in sources.items()}))
         env, kernel_name = worker.grader_env(root, limits, box)
-        size = max(1, min(workers, sum(bool(checks[s].notebooks) for s in students)))
+        run = _Run(root, template, tests_file, kernel_name, box)
+        to_grade = [s for s in students if s not in results and checks[s].notebooks]
+        size = max(1, min(workers, len(to_grade)))
         # the sandbox's runtime folder: kernels' IPC sockets must live there
         ipc_dir = None if box is None else str(Path(box.folder) / "run")
         graders = GraderPool(size, env, root, ipc_dir)
@@ -197,18 +235,21 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=size))
         bar = stack.enter_context(tqdm(total=len(students), desc=f"autograde {assignment}",
                                        unit="student", disable=not progress))
-        futures = {}
+        bar.update(sum(s in results for s in students))
+        futures = {pool.submit(_grade_one, graders, run, course, assignment, s, checks[s],
+                               limits): s for s in to_grade}
         for s in students:
-            if checks[s].notebooks:
-                futures[pool.submit(_grade_one, graders, root / "students", template, course,
-                                    assignment, s, checks[s], limits, kernel_name)] = s
-            else:
-                results[s] = _finish(course, assignment, s, checks[s], None, None)
+            if s not in results and s not in to_grade:
+                results[s] = _settle(course, assignment, s, checks[s], None, None)
                 bar.update()
         for future in as_completed(futures):
             s = futures[future]
-            ws, run = future.result()
-            results[s] = _finish(course, assignment, s, checks[s], ws, run)
+            try:
+                ws, outcome = future.result()
+            except Exception as e:
+                results[s] = _failed(course, assignment, s, "grading", e)
+            else:
+                results[s] = _settle(course, assignment, s, checks[s], ws, outcome)
             bar.set_postfix_str(s)
             bar.update()
     ordered = [results[s] for s in students]

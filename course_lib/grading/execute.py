@@ -1,33 +1,50 @@
-"""nbgrader's Execute preprocessor, hardened for grading a class.
+"""nbgrader's Execute preprocessor, split in two: answers in the kernel, tests outside it.
 
-:class:`GuardedExecute` replaces ``Execute`` in ``Autograde.autograde_preprocessors``
-(see :mod:`course_lib.grading.worker`). Compared with nbgrader's own it
+:class:`SplitExecute` replaces ``Execute`` in ``Autograde.autograde_preprocessors``
+(see :mod:`course_lib.grading.worker`). For each cell of a submission:
 
-* restores the test machinery before every grade cell, by evaluating
-  :func:`course_lib.grading.guard.restore` as a *user expression* (which input
-  transformers cannot blank); if that fails, the test cell is marked failed
-  (``GradingGuardError``): a kernel the grader cannot trust earns no test points;
-* survives a dead kernel (``os._exit``, a segfault): the cell that killed it and every
-  later cell get a ``DeadKernelError`` output, the cells before keep their results, and
-  nbgrader then saves the grades as usual instead of failing the whole notebook;
-* stops a kernel that goes on running a cell after the time limit and nbgrader's
-  interrupt (a cell that ignores SIGINT): nbclient would raise, and nbgrader then fail
-  the whole notebook; instead that cell and every later one get a ``CellTimeoutError``
-  output and the cells before keep their results;
-* keeps at most ``max_stream_chars`` characters of printed output per cell while the
-  cell runs (a cell printing millions of lines cannot fill the grader's memory).
+* a **test cell** (its grade id names a test of the assignment's *source* notebook) is not
+  sent to the student's kernel. Its trusted source (hidden tests included, read from the
+  run's tests file, never from the submission) runs in the trusted test process
+  (:mod:`course_lib.grading.harness`), which reaches the student's names only as plain
+  data and calls by name, relayed here through :mod:`course_lib.grading.agent`. The
+  cell's outputs are written here from the outcome: nothing when the test passed, one
+  error output (the test's message) when it raised. nbgrader then scores the cell as
+  usual, and nothing the student prints, warns or displays can change that score;
+* every **other code cell** (answers, the notebook's own locked cells) runs in the
+  student's (sandboxed) kernel, after IPython's transformers are reset so it runs as
+  written. Its outputs are capped per cell and per notebook, whatever their kind.
+
+What the grader observes (a cell that overran its time, a kernel that died or had to be
+stopped, output that was cut, a test process that failed) is written to
+``observations_file`` (JSON lines): ``course autograde`` takes statuses from there, never
+from the notebook, whose error names the student controls. A dead or stopped kernel
+does not stop the grading: later answer cells are marked "not run", and later tests
+still run and fail with the reason.
 """
 
 import ast
+import json
+import re
+import time
 
+import zmq
+import zmq.asyncio
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_locked, is_solution
-from traitlets import Integer
+from traitlets import Integer, List, Unicode
 
-GUARD_OK = "'restored'"
+from course_lib.grading import harness
+from course_lib.grading.agent import CALLBACK_PROMPT
+from course_lib.grading.testproc import TestProcess, TestProcessError, harness_argv
+
+AGENT = "__import__('course_lib.grading.agent', fromlist=['call'])"
+MAX_ZMQ_MESSAGE = 8 * 2**20  # a larger message from the kernel drops its connection
+ZMQ_QUEUE = 32  # messages queued per socket: the client holds at most 256 MiB of them
+MAX_ANSWER_CHARS = MAX_ZMQ_MESSAGE  # the longest answer of the agent read
 
 
 def error_output(ename, evalue):
@@ -38,104 +55,354 @@ def error_output(ename, evalue):
 def trusted_imports(nb):
     """``[(alias, module, attr)]`` bound by import statements of the locked cells of ``nb``.
 
-    E.g. ``import numpy as np`` gives ``("np", "numpy", "")`` and
-    ``from course_lib.ps4_checks import check_linear`` gives
-    ``("check_linear", "course_lib.ps4_checks", "check_linear")``.
+    ``nb`` is the assignment's source notebook. E.g. ``import numpy as np`` gives
+    ``("np", "numpy", "")``; ``from course_lib import datasets`` gives
+    ``("datasets", "course_lib", "datasets")``. Test cells see these names, not the
+    student's.
     """
     found = []
     for cell in nb.cells:
-        if cell.cell_type != "code" or not (is_locked(cell) or is_grade(cell)) or is_solution(cell):
+        if cell.cell_type != "code" or not is_locked(cell) or is_solution(cell) \
+                or is_grade(cell):
             continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
+        for node in ast.walk(ast.parse(cell.source)):
             if isinstance(node, ast.Import):
                 for a in node.names:
-                    found.append((a.asname or a.name.split(".")[0],
-                                  a.name if a.asname else a.name.split(".")[0], ""))
+                    found.append((a.asname or a.name.split(".")[0], a.name, ""))
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found += [(a.asname or a.name, node.module, a.name) for a in node.names]
+                found += [(a.asname or a.name, node.module, a.name) for a in node.names
+                          if a.name != "*"]
     return found
 
 
-class GuardedExecute(Execute):
-    """Execute with a guard before test cells, recovery from a dead or stuck kernel, and
-    an output cap."""
+def tests_of(nb):
+    """``{"imports": trusted_imports(nb), "tests": {grade_id: source}}`` of a source notebook."""
+    tests = {c.metadata.nbgrader["grade_id"]: c.source for c in nb.cells
+             if c.cell_type == "code" and is_grade(c) and not is_solution(c)}
+    return {"imports": trusted_imports(nb), "tests": tests}
 
-    max_stream_chars = Integer(
-        200_000, help="Printed characters kept per cell; the rest is dropped while it runs."
-    ).tag(config=True)
+
+_DEFINES = re.compile(r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=", re.MULTILINE)
+
+
+def bound_names(source):
+    """Names a cell binds at top level (by a regex when the cell does not even parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {a or b for a, b in _DEFINES.findall(source)}
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {a.asname or a.name.split(".")[0] for a in node.names}
+        else:
+            names |= {n.id for n in ast.walk(node)
+                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+def _where(index, grade_id):
+    return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
+
+
+class _KernelGone(Exception):
+    """The student's kernel died or was stopped: ``args[0]`` says how."""
+
+
+class SplitExecute(Execute):
+    """Execute answers in the student's kernel and tests in the trusted test process."""
+
+    tests_file = Unicode(help="JSON {notebook: tests_of(source)} for this assignment").tag(
+        config=True)
+    harness_policy = Unicode(
+        "", help="the sandbox's policy.json: run the test process inside the sandbox").tag(
+        config=True)
+    observations_file = Unicode(help="JSON lines: what the grader observed").tag(
+        config=True)
+    max_cell_output = Integer(
+        1_000_000, help="characters of output kept per cell (all kinds)").tag(config=True)
+    max_notebook_output = Integer(
+        16_000_000, help="characters of output kept per notebook").tag(config=True)
+    extra_arguments = List(["--HistoryManager.hist_file=:memory:"]).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._imports = trusted_imports(nb)
-        self._kernel_gone = None  # (error name, why) once the kernel died or was stopped
-        self._stream_chars = {}
-        return super().preprocess(nb, resources, km=km)
-
-    async def _restore_guard(self):
-        expression = (
-            "__import__('course_lib.grading.guard', fromlist=['restore'])"
-            f".restore({self._imports!r})"
-        )
-        msg_id = self.kc.execute(
-            "", silent=True, store_history=False, user_expressions={"guard": expression}
-        )
+        notebook = resources["nbgrader"]["notebook"]
+        with open(self.tests_file) as f:
+            spec = json.load(f)[notebook]
+        self._tests, self._imports = spec["tests"], [tuple(i) for i in spec["imports"]]
+        self._tester = TestProcess(self._harness_argv)
+        self._kernel_gone = None  # why, once the kernel died or was stopped
+        self._failed_cells = []  # (where, "ename: evalue", names the cell binds)
+        self._notebook, self._current = notebook, (None, None)
+        self._used = {"notebook": 0}
+        self._cell_notes = set()
+        self.store_widget_state = False
         try:
-            reply = await self.async_wait_for_reply(msg_id)
-        except TimeoutError:  # still stuck in a cell that ignored the interrupt
-            return False
-        result = ((reply or {}).get("content", {}).get("user_expressions") or {}).get("guard", {})
-        return result.get("status") == "ok" and result["data"].get("text/plain") == GUARD_OK
+            self._tester.ensure()  # starts while the kernel starts below
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            self._tester.close()
+
+    def _harness_argv(self):
+        if not self.harness_policy:
+            return harness_argv()
+        from course_lib.grading import sandbox
+
+        return sandbox.harness_command(self.harness_policy)
+
+    def _observe(self, status, index, grade_id, detail):
+        """Record what the grader saw (one JSON line in ``observations_file``)."""
+        if index is None:
+            index, grade_id = self._current
+        with open(self.observations_file, "a") as f:
+            f.write(json.dumps({"notebook": self._notebook, "status": status, "cell": index,
+                                "grade_id": grade_id, "detail": detail}) + "\n")
+
+    async def async_start_new_kernel_client(self):
+        # bound what the kernel can make this process hold: per message and per queue
+        context = self.km.context
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_ZMQ_MESSAGE)
+        context.setsockopt(zmq.RCVHWM, ZMQ_QUEUE)
+        return await super().async_start_new_kernel_client()
+
+    def on_comm_open_jupyter_widget(self, msg):
+        return None  # a student's widgets cannot capture or redirect outputs
+
+    # --- answer cells --------------------------------------------------------------------
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None,
                                  store_history=True):
-        if cell.cell_type != "code" or not cell.source.strip():
-            return await super().async_execute_cell(cell, cell_index, execution_count,
-                                                    store_history)
-        if self._kernel_gone:
-            ename, why = self._kernel_gone
-            cell.outputs = [error_output(ename, f"not run: {why} in an earlier cell")]
+        if cell.cell_type != "code":
             return cell
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in self._tests:
+            return await self._run_test(cell, cell_index, grade_id)
+        if not cell.source.strip():
+            return cell
+        if self._kernel_gone:
+            cell.outputs = [error_output("NotRun", f"not run: {self._kernel_gone}")]
+            return cell
+        where = _where(cell_index, grade_id)
+        self._current = (cell_index, grade_id)
         try:
-            guarded = not is_grade(cell) or await self._restore_guard()
+            await self._kernel_eval(f"{AGENT}.reset_transforms()", time.monotonic() + 30)
             cell = await super().async_execute_cell(cell, cell_index, execution_count,
                                                     store_history)
-        except DeadKernelError:
-            self._kernel_gone = ("DeadKernelError", "the kernel died")
+        except (DeadKernelError, _KernelGone):
+            self._stop("kernel died", cell_index, grade_id, f"the kernel died in {where}")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
                 "DeadKernelError",
                 "the kernel died while running this cell (os._exit, a crash, or a limit)")]
             return cell
         except CellTimeoutError:
-            # an overrunning cell that stops when interrupted gets nbgrader's error reply
-            # and no exception; this one kept the kernel busy after the interrupt (or
-            # its output was still streaming iopub_timeout seconds after its reply)
+            # it kept the kernel busy after nbclient's interrupt (a cell that stops when
+            # interrupted gets nbclient's own timeout error, seen in _async_handle_timeout)
             await ensure_async(self.km.shutdown_kernel(now=True))
-            self._kernel_gone = ("CellTimeoutError", "the grader stopped the kernel")
+            self._stop("timeout", cell_index, grade_id,
+                       f"{where} ran over {self.timeout} s and ignored the interrupt, so "
+                       "the grader stopped the kernel")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
                 "CellTimeoutError",
                 f"this cell did not finish within the {self.timeout} s limit, even after "
                 "an interrupt, so the grader stopped the kernel")]
             return cell
-        if not guarded:
-            cell.outputs.append(error_output(
-                "GradingGuardError",
-                "the grader could not restore numpy/builtins/IPython before this test"))
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if errors:
+            message = f"{errors[-1].get('ename', '')}: {errors[-1].get('evalue', '')}"
+            self._failed_cells.append((where, message[:500], bound_names(cell.source)))
         return cell
 
     execute_cell = run_sync(async_execute_cell)
 
+    def _stop(self, status, index, grade_id, why):
+        self._kernel_gone = why
+        self._observe(status, index, grade_id, why)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        index = next((i for i, c in enumerate(self.nb.cells) if c is cell), None)
+        grade_id = (cell or {}).get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        self._observe("timeout", index, grade_id,
+                      f"{_where(index, grade_id)} ran over {timeout} s and was interrupted")
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def _update_display_id(self, display_id, msg):
+        if _size(msg["content"]) <= self.max_cell_output:  # an update replaces, so a
+            super()._update_display_id(display_id, msg)  # cap per output bounds it
+
     def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] == "stream":
-            used = self._stream_chars.get(cell_index, 0)
-            text = msg["content"].get("text", "")
-            self._stream_chars[cell_index] = used + len(text)
-            if used > self.max_stream_chars:
+        content = msg["content"]
+        size = _size(content)
+        budget = min(self.max_cell_output - self._used.get(cell_index, 0),
+                     self.max_notebook_output - self._used["notebook"])
+        if size > budget:
+            if msg["msg_type"] == "stream" and budget > 0:
+                content["text"] = content.get("text", "")[:budget]
+                size = budget
+            else:
+                self._note_cut(outs, cell_index)
                 return None
-            if used + len(text) > self.max_stream_chars:
-                msg["content"]["text"] = text[: self.max_stream_chars - used] + (
-                    f"\n... output truncated by the grader after {self.max_stream_chars} "
-                    "characters\n")
+        self._used[cell_index] = self._used.get(cell_index, 0) + size
+        self._used["notebook"] += size
         return super().output(outs, msg, display_id, cell_index)
+
+    def _note_cut(self, outs, cell_index):
+        if cell_index in self._cell_notes:
+            return
+        self._cell_notes.add(cell_index)
+        limit = (f"{self.max_cell_output:,} characters a cell, "
+                 f"{self.max_notebook_output:,} a notebook")
+        outs.append(new_output("stream", name="stdout",
+                               text=f"\n[the grader cut this cell's output: at most {limit}]\n"))
+        self._observe("output cut", cell_index, None, f"output over the limit ({limit})")
+
+    # --- test cells ----------------------------------------------------------------------
+
+    async def _run_test(self, cell, cell_index, grade_id):
+        source = self._tests[grade_id]
+        self._current = (cell_index, grade_id)
+        deadline = time.monotonic() + self.timeout
+        names = harness.student_names(source, self._imports)
+        described = '{"names": {}}'
+        if names and not self._kernel_gone:
+            try:
+                described = await self._kernel_eval(f"{AGENT}.describe({names!r})", deadline)
+            except _KernelGone:
+                pass
+        try:
+            self._tester.ensure()
+            self._tester.send(op="run", label=grade_id, source=source, imports=self._imports,
+                              names=described, why_missing=self._why_missing(names))
+            outcome = await self._serve_test(deadline)
+        except TestProcessError as e:
+            self._observe("test failed to run", cell_index, grade_id, str(e))
+            outcome = {"passed": False, "ename": "TestError",
+                       "evalue": f"{e}: this test could not finish (limit {self.timeout} s)"}
+        cell.outputs = []
+        if outcome.get("stdout"):
+            cell.outputs.append(new_output("stream", name="stdout", text=outcome["stdout"]))
+        if not outcome.get("passed"):
+            cell.outputs.append(error_output(str(outcome.get("ename")),
+                                             str(outcome.get("evalue"))))
+        cell.execution_count = None
+        return cell
+
+    def _why_missing(self, names):
+        why = {}
+        for name in names:
+            for where, error, bound in reversed(self._failed_cells):
+                if name in bound:
+                    why[name] = f"{where} raised {error}"
+                    break
+            else:
+                if self._kernel_gone:
+                    why[name] = self._kernel_gone
+        return why
+
+    async def _serve_test(self, deadline):
+        """Relay the test process's calls to the kernel until the test is done."""
+        while True:
+            message = self._tester.receive(deadline)
+            if message.get("op") == "done":
+                return message
+            if message.get("op") != "call":
+                raise TestProcessError("the test process sent an unknown message")
+            if self._kernel_gone:
+                self._tester.send(op="reply", gone=self._kernel_gone)
+                continue
+            expression = f"{AGENT}.call({message['name']!r}, {message['request']!r})"
+            try:
+                answer = await self._kernel_eval(expression, deadline, self._callback)
+            except _KernelGone as e:
+                self._tester.send(op="reply", gone=str(e))
+            else:
+                self._tester.send(op="reply", answer=answer)
+
+    def _callback(self, request, deadline):
+        self._tester.send(op="callback", request=request)
+        message = self._tester.receive(deadline)
+        if message.get("op") == "call":  # the test's function calls the student's code
+            self._tester.send(op="reply", answer=json.dumps({"error": {
+                "ename": "RuntimeError",
+                "evalue": "a grader function cannot call the notebook back"}}))
+            message = self._tester.receive(deadline)
+        if message.get("op") != "callback_reply":
+            raise TestProcessError("the test process sent an unknown message")
+        return message["reply"]
+
+    # --- talking to the agent in the kernel ------------------------------------------------
+
+    async def _kernel_eval(self, expression, deadline, on_callback=None):
+        """Evaluate ``expression`` (a call of the agent) in the kernel; return its str.
+
+        Callback requests (``input()`` with :data:`CALLBACK_PROMPT`) are answered with
+        ``on_callback(request, deadline)``; output the kernel prints meanwhile is dropped.
+        Raises :class:`_KernelGone` when the kernel dies, or overruns ``deadline`` (it is
+        then interrupted, and stopped if that does not help).
+        """
+        kc = self.kc
+        msg_id = kc.execute("", silent=True, store_history=False, allow_stdin=True,
+                            user_expressions={"r": expression})
+        poller = zmq.asyncio.Poller()
+        for channel in (kc.shell_channel, kc.stdin_channel, kc.iopub_channel):
+            poller.register(channel.socket, zmq.POLLIN)
+        interrupted_at = None
+        while True:
+            now = time.monotonic()
+            if now > deadline and interrupted_at is None:
+                interrupted_at = now
+                self._observe("timeout", None, None, "a test's call of the notebook ran over "
+                              f"{self.timeout} s and was interrupted")
+                await ensure_async(self.km.interrupt_kernel())
+            if interrupted_at is not None and now > interrupted_at + 10:
+                await ensure_async(self.km.shutdown_kernel(now=True))
+                self._kernel_gone = "the grader stopped the kernel: a test's call ran over " \
+                                    f"{self.timeout} s and ignored the interrupt"
+                raise _KernelGone(self._kernel_gone)
+            ready = dict(await poller.poll(1000))
+            if not ready:
+                if not await ensure_async(self.km.is_alive()):
+                    self._kernel_gone = "the kernel died while a test called the notebook"
+                    self._observe("kernel died", None, None, self._kernel_gone)
+                    raise _KernelGone(self._kernel_gone)
+                continue
+            if kc.iopub_channel.socket in ready:
+                await kc.iopub_channel.get_msg(timeout=0)
+            if kc.stdin_channel.socket in ready:
+                request = await kc.stdin_channel.get_msg(timeout=0)
+                prompt = request["content"].get("prompt", "")
+                answer = ""
+                if on_callback and prompt.startswith(CALLBACK_PROMPT):
+                    answer = on_callback(prompt[len(CALLBACK_PROMPT):], deadline)
+                kc.input(answer)
+            if kc.shell_channel.socket in ready:
+                reply = await kc.shell_channel.get_msg(timeout=0)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    return _agent_answer(reply)
+
+
+def _agent_answer(reply):
+    """The str the agent returned, from an execute reply's user expression."""
+    result = (reply.get("content", {}).get("user_expressions") or {}).get("r") or {}
+    text = (result.get("data") or {}).get("text/plain") if result.get("status") == "ok" else None
+    if not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS or text[:1] not in "'\"":
+        return json.dumps({"error": {"ename": "GraderLinkError", "evalue": (
+            "the notebook's kernel did not answer the grader (did the notebook change "
+            "IPython or course_lib.grading?)")}})
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        value = None
+    return value if isinstance(value, str) else json.dumps({"error": {
+        "ename": "GraderLinkError", "evalue": "the notebook's kernel answered the grader "
+        "with something other than text"}})
+
+
+def _size(content):
+    """Characters in an output message's content, whatever its kind."""
+    total = len(content.get("text", "") or "") + len(str(content.get("evalue", "")))
+    total += sum(len(str(line)) for line in content.get("traceback", []) or [])
+    for value in (content.get("data") or {}).values():
+        total += len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
+    return total

@@ -6,8 +6,8 @@ It is ipykernel with three things done first, before any student code can run:
    space, so a memory bomb raises ``MemoryError`` instead of taking the machine;
    ``COURSE_KERNEL_FILE_MB`` caps the size of any file it writes; no core dumps);
 2. one BLAS thread, so the address-space cap is not eaten by thread stacks;
-3. :func:`course_lib.grading.guard.install`: the trusted modules are imported and
-   snapshotted, so that the grader can restore them before each test cell.
+3. :mod:`course_lib.grading.agent` imported, the grader's correspondent in this process
+   (no test code ever runs here: tests run in :mod:`course_lib.grading.harness`).
 
 :func:`write_kernel_spec` writes the kernel spec that points nbgrader at this module.
 """
@@ -65,10 +65,9 @@ def main():
         os.environ[var] = "1"
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     apply_limits()
-    from course_lib.grading import guard
-
-    guard.install()
     from ipykernel import kernelapp
+
+    import course_lib.grading.agent  # noqa: F401 (ready before the grader's first call)
 
     kernelapp.launch_new_instance()
 

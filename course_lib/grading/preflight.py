@@ -4,7 +4,10 @@
 once and returns a :class:`Preflight`: the notebooks to grade (repaired where that is
 safe), the other files to copy, and a plain-language list of problems. What it handles:
 
-* a notebook that is empty, not JSON, not a notebook, or over the size limit: not graded;
+* a notebook that is empty, not JSON (or nested too deeply), not a notebook, or over the
+  size limit: not graded; characters UTF-8 cannot hold (lone surrogates) are replaced;
+* grading metadata that is malformed or names a grade id the assignment does not have:
+  removed (the cell is graded as an ordinary cell);
 * a wrongly named notebook (``ps4_mlp (1).ipynb``): graded under the expected name when
   its grade ids are the assignment's; other notebooks are extra and ignored;
 * a grade id used by several cells (plain nbgrader cannot save such a notebook): the
@@ -16,7 +19,9 @@ safe), the other files to copy, and a plain-language list of problems. What it h
 """
 
 import ast
+import copy
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,28 +49,87 @@ class Preflight:
 
 
 def _grade_ids(nb):
-    return [c.metadata.nbgrader["grade_id"] for c in nb.cells
-            if "grade_id" in c.metadata.get("nbgrader", {})]
+    """The well-formed grade ids of ``nb``'s cells, in order (repeats kept)."""
+    ids = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
+            ids.append(meta["grade_id"])
+    return ids
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value):
+    """``value`` (parsed JSON) with every lone surrogate replaced by U+FFFD, and a count.
+
+    JSON may spell characters UTF-8 cannot hold (``"\\ud800"``); left in, they make
+    writing the notebook fail.
+    """
+    if isinstance(value, str):
+        fixed, count = LONE_SURROGATE.subn("\ufffd", value)
+        return fixed, count
+    if isinstance(value, list):
+        pairs = [_without_lone_surrogates(v) for v in value]
+        return [v for v, _ in pairs], sum(n for _, n in pairs)
+    if isinstance(value, dict):
+        pairs = {_without_lone_surrogates(k)[0]: _without_lone_surrogates(v)
+                 for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
+    return value, 0
 
 
 def _read_notebook(path, max_bytes):
-    """``(notebook, None)`` or ``(None, why it cannot be graded)``."""
+    """``(notebook, None, notes)`` or ``(None, why it cannot be graded, [])``."""
     size = path.stat().st_size
     if size > max_bytes:
-        return None, f"{path.name} is {size / 2**20:.0f} MB (limit {max_bytes / 2**20:.0f} MB)"
+        return None, f"{path.name} is {size / 2**20:.0f} MB (limit {max_bytes / 2**20:.0f} MB)", []
     if size == 0:
-        return None, f"{path.name} is an empty file"
+        return None, f"{path.name} is an empty file", []
     text = path.read_bytes().decode("utf-8", errors="replace")
     try:
-        json.loads(text)
+        parsed = json.loads(text)
     except json.JSONDecodeError as e:
-        return None, f"{path.name} is not valid JSON (line {e.lineno}: {e.msg})"
+        return None, f"{path.name} is not valid JSON (line {e.lineno}: {e.msg})", []
+    except RecursionError:
+        return None, f"{path.name} is not a notebook (its JSON is nested too deeply)", []
+    parsed, replaced = _without_lone_surrogates(parsed)
+    notes = [f"{path.name}: {replaced} invalid characters replaced"] if replaced else []
     try:
-        nb = nbformat.reads(text, as_version=4)
+        nb = nbformat.reads(json.dumps(parsed), as_version=4)  # joins lines, upgrades
         nbformat.validate(nb)
     except Exception as e:  # nbformat raises several kinds for a malformed notebook
-        return None, f"{path.name} is not a notebook ({type(e).__name__})"
-    return nb, None
+        return None, f"{path.name} is not a notebook ({type(e).__name__})", []
+    return nb, None, notes
+
+
+def _clean_grading_metadata(nb, name, release):
+    """Make each cell's nbgrader metadata the release's, by grade id, or drop it.
+
+    Metadata that is malformed or names a grade id the assignment lacks is removed (the
+    cell is graded as an ordinary cell: a test is identified by its grade id, and nbgrader
+    restores every test the assignment has). Metadata that relabels a known cell (a test
+    marked as a solution, changed points) is put back as released.
+    """
+    released = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader for c in release.cells
+                if "grade_id" in c.metadata.get("nbgrader", {})}
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if isinstance(grade_id, str) and grade_id in released:
+            if meta != released[grade_id]:
+                cell.metadata["nbgrader"] = copy.deepcopy(released[grade_id])
+                problems.append(f"{name}: grading metadata of {grade_id!r} changed (restored)")
+            continue
+        del cell.metadata["nbgrader"]
+        what = "malformed grading metadata" if not isinstance(grade_id, str) else \
+            f"an unknown grade id {grade_id[:40]!r}"
+        problems.append(f"{name}: cell {index} had {what} (removed)")
+    return problems
 
 
 def _deduplicate(nb, name):
@@ -152,7 +216,8 @@ def inspect_submission(folder, sources, releases, max_bytes):
         if path.is_symlink():
             result.problems.append(f"{rel} is a symbolic link (ignored)")
         elif path.suffix == ".ipynb" and len(rel.parts) == 1:
-            nb, why = _read_notebook(path, max_bytes)
+            nb, why, notes = _read_notebook(path, max_bytes)
+            result.problems += notes
             if nb is None:
                 result.problems.append(why)
                 if path.stem in sources:
@@ -185,6 +250,7 @@ def inspect_submission(folder, sources, releases, max_bytes):
             result.problems.append(f"{name}.ipynb is missing")
 
     for name, nb in result.notebooks.items():
+        result.problems += _clean_grading_metadata(nb, name, releases[name])
         result.problems += _deduplicate(nb, name)
         result.problems += _compare_with_release(nb, releases[name], name)
         for cell in nb.cells:

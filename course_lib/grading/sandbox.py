@@ -131,12 +131,14 @@ class SandboxedKernel:
     nbgrader_args  command-line options for ``nbgrader autograde``
     kernel_name    the kernel spec's name (also in ``nbgrader_args``)
     folder         the temporary folder holding the kernel spec and the runtime folder
+    policy_file    the sandbox's policy (for :func:`harness_command`)
     """
 
     env: dict
     nbgrader_args: list
     kernel_name: str
     folder: str
+    policy_file: str
     limits: Limits = field(default_factory=Limits)
 
 
@@ -291,6 +293,33 @@ def bwrap_command(policy, cwd, connection_file, private_dir, extra_arguments, ui
     )
 
 
+def harness_command(policy_file):
+    """The bwrap command of one trusted test process (:mod:`course_lib.grading.harness`).
+
+    The same view as a kernel's (the Python installation and course_lib read-only, no
+    network, the same limits), but no notebook folder and no IPC sockets: its working
+    directory is the empty scratch ``/tmp``, and ``-I`` keeps that off ``sys.path``. It
+    talks over its standard input and output. Run by root, it gets a uid of its own.
+    """
+    with open(policy_file) as f:
+        policy = json.load(f)
+    limits = Limits(**policy["limits"])
+    uid = SANDBOX_UID_BASE + 2**22 + os.getpid() if os.geteuid() == 0 else None
+    args = _namespace_args(uid) + _system_mounts()
+    args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+    for folder in _parents(policy["read_only"]):
+        args += ["--perms", "0755", "--dir", folder]
+    for path in policy["read_only"]:
+        args += ["--ro-bind", path, path]
+    args += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+    for name, value in sorted(policy["env"].items()):
+        args += ["--setenv", name, value]
+    python = policy["kernel_argv"][0]
+    return (args + ["--"] + _drop_privileges(uid)
+            + ["prlimit", *limits.prlimit_args(), "--"]
+            + [python, "-I", "-m", "course_lib.grading.harness"])
+
+
 def _font_cache():
     """The grader's matplotlib font list (``fontlist-v*.json``), or None."""
     try:
@@ -414,6 +443,7 @@ def sandboxed_kernel(limits=None, kernel_argv=None, kernel_env=None, kernel_name
                            "--KernelManager.transport=ipc"],
             kernel_name=kernel_name,
             folder=folder,
+            policy_file=policy_file,
             limits=limits,
         )
     finally:

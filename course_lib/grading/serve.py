@@ -11,7 +11,9 @@ own :class:`nbgrader.converters.Autograde` configured by the workspace's
 
 Protocol, one JSON object a line: the process writes ``{"ready": true}`` once imported;
 then for each request ``{"root", "assignment", "student", "ipc_dir"}`` on stdin it grades
-and answers ``{"success": bool, "log": str}`` on stdout. nbgrader's own log goes to
+and answers ``{"success": bool, "log": str, "observations": [...], "peak_mb": int}`` on
+stdout: what the grader observed (:mod:`course_lib.grading.execute`) and the most memory
+this process has held so far (its peak resident set, MB). nbgrader's own log goes to
 ``<root>/autograde.log``. Student code never runs here (it runs in the kernel), and a
 student whose grading crashes this process costs only this process: the main process
 starts a fresh one for the next student.
@@ -20,6 +22,7 @@ starts a fresh one for the next student.
 import json
 import logging
 import os
+import resource
 import sys
 import traceback
 from pathlib import Path
@@ -87,7 +90,11 @@ def main():
             ipc_prefix = os.path.join(request["ipc_dir"], f"p{os.getpid()}-{count}-ipc")
         success, log = grade(request["root"], request["assignment"], request["student"],
                              ipc_prefix)
-        replies.write(json.dumps({"success": success, "log": log}) + "\n")
+        observed = Path(request["root"]) / "observations.jsonl"
+        lines = observed.read_text().splitlines() if observed.is_file() else []
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        replies.write(json.dumps({"success": success, "log": log, "peak_mb": round(peak_mb),
+                                  "observations": [json.loads(x) for x in lines]}) + "\n")
         replies.flush()
 
 

@@ -14,7 +14,7 @@ Starting nbgrader costs as much as grading PS4, so the grading is done by a few
 long-lived :class:`GraderProcess` es (:mod:`course_lib.grading.serve`), each grading one
 student after another; one that overruns ``Limits.student_timeout`` or dies is killed
 and replaced, so it costs only the student it was grading. The kernel is
-:mod:`course_lib.grading.kernel` (resource limits, guard); :func:`kernel_provider` runs
+:mod:`course_lib.grading.kernel` (resource limits); :func:`kernel_provider` runs
 it inside bubblewrap (:mod:`course_lib.grading.sandbox`, one sandboxed kernel spec for
 the whole class) unless ``--unsafe`` is given, when :func:`grader_env` writes its spec.
 """
@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -45,7 +45,8 @@ class Limits:
     memory_mb: int = 2048  # the kernel's address space
     file_mb: int = 64  # the largest file the kernel may write
     max_file_mb: int = 50  # the largest submitted file that is read at all
-    max_stream_chars: int = 200_000  # printed characters kept per cell
+    max_cell_output: int = 1_000_000  # output characters kept per cell, all kinds
+    max_notebook_output: int = 16_000_000  # output characters kept per notebook
 
 
 @dataclass
@@ -65,6 +66,11 @@ class Workspace:
     @property
     def db_url(self):
         return f"sqlite:///{self.path / 'gradebook.db'}"
+
+    @property
+    def observations(self):
+        """What the grader observed while grading (JSON lines, see :mod:`.execute`)."""
+        return self.path / "observations.jsonl"
 
 
 @contextmanager
@@ -123,7 +129,7 @@ def grader_env(folder, limits, box=None):
     """``(env, kernel_name)`` for the grading processes of one run.
 
     ``box`` is the sandbox's kernel from :func:`kernel_provider`; with None the kernel
-    is a plain process (:mod:`course_lib.grading.kernel`, its resource limits and guard)
+    is a plain process (:mod:`course_lib.grading.kernel` and its resource limits)
     whose spec is written into ``folder``.
     """
     env = dict(os.environ)
@@ -139,8 +145,12 @@ def grader_env(folder, limits, box=None):
     return env, kernel_name
 
 
-def write_config(ws, course, limits, kernel_name):
-    """Write ``ws/nbgrader_config.py``: the course's config, then the grading overrides."""
+def write_config(ws, course, limits, kernel_name, tests_file, box=None):
+    """Write ``ws/nbgrader_config.py``: the course's config, then the grading overrides.
+
+    ``tests_file`` holds the assignment's tests (:func:`.execute.tests_of`); ``box`` is
+    the sandbox (None with ``--unsafe``), whose policy the test process runs under too.
+    """
     config = [
         f"load_subconfig({str(course.root / 'nbgrader_config.py')!r})",
         f"c.CourseDirectory.root = {str(ws.path)!r}",
@@ -151,14 +161,17 @@ def write_config(ws, course, limits, kernel_name):
         "from nbconvert.preprocessors import ClearMetadataPreprocessor",
         "from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,",
         "    IgnorePattern, LimitOutput, SaveAutoGrades)",
-        "from course_lib.grading.execute import GuardedExecute",
-        "c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern,",
+        "from course_lib.grading.execute import SplitExecute",
+        "c.Autograde.autograde_preprocessors = [SplitExecute, IgnorePattern,",
         "    ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,",
         "    CheckCellMetadata]",
-        f"c.GuardedExecute.timeout = {limits.cell_timeout}",
-        f"c.GuardedExecute.kernel_name = {kernel_name!r}",
-        "c.GuardedExecute.extra_arguments = ['--HistoryManager.hist_file=:memory:']",
-        f"c.GuardedExecute.max_stream_chars = {limits.max_stream_chars}",
+        f"c.SplitExecute.timeout = {limits.cell_timeout}",
+        f"c.SplitExecute.kernel_name = {kernel_name!r}",
+        f"c.SplitExecute.tests_file = {str(tests_file)!r}",
+        f"c.SplitExecute.observations_file = {str(ws.observations)!r}",
+        f"c.SplitExecute.harness_policy = {'' if box is None else box.policy_file!r}",
+        f"c.SplitExecute.max_cell_output = {limits.max_cell_output}",
+        f"c.SplitExecute.max_notebook_output = {limits.max_notebook_output}",
     ]
     (ws.path / "nbgrader_config.py").write_text("\n".join(config) + "\n")
 
@@ -168,6 +181,8 @@ class RunResult:
     returncode: int | None  # 0: graded; None: stopped after Limits.student_timeout
     log: str
     seconds: float
+    observations: list = field(default_factory=list)  # see :mod:`.execute`
+    peak_mb: int | None = None  # the grading process's peak memory so far
 
 
 class GraderProcess:
@@ -222,7 +237,8 @@ class GraderProcess:
             reply, timed_out = self._reply(start + limits.student_timeout)
         seconds = time.monotonic() - start
         if reply is not None:
-            return RunResult(0 if reply["success"] else 1, reply["log"], seconds)
+            return RunResult(0 if reply["success"] else 1, reply["log"], seconds,
+                             reply.get("observations", []), reply.get("peak_mb"))
         self.kill()
         if timed_out:
             return RunResult(None, "", seconds)

@@ -1,0 +1,256 @@
+"""The trusted test process: ``python -I -m course_lib.grading.harness``.
+
+Test cells (visible and hidden) run here, never in the student's kernel. The grader
+(:mod:`course_lib.grading.execute`) starts one such process per graded notebook, inside
+the sandbox (no network, no submission on its path: ``-I`` keeps the working directory
+off ``sys.path``, and the working directory is an empty scratch folder), and talks to it
+over stdin/stdout, one JSON object a line:
+
+grader -> test process
+    ``{"op": "run", "label", "source", "imports", "names", "why_missing"}``: run one test
+    cell. ``imports`` are the ``(alias, module, attr)`` of the notebook's locked import
+    cells (``np`` is numpy here, whatever the student's ``np`` is); ``names`` is the
+    student kernel's JSON answer to :func:`course_lib.grading.agent.describe` for the
+    names the test reads; ``why_missing`` explains names an answer cell failed to define.
+    ``{"op": "reply", "answer"}``: the student kernel's JSON answer to a ``call`` (below,
+    :func:`course_lib.grading.agent.call`), or ``{"op": "reply", "gone": why}`` when the
+    kernel no longer runs.
+    ``{"op": "callback", "request"}``: the student's code called one of this test's
+    functions (``request`` is the JSON of its arguments).
+test process -> grader
+    ``{"op": "call", "name", "request"}``: call the student's function ``name``.
+    ``{"op": "callback_reply", "reply"}``: the result of a callback, as JSON.
+    ``{"op": "done", "passed", "ename", "evalue", "stdout"}``: the test's outcome.
+
+The grade is that outcome: the test ran to its end (passed) or raised. Student values
+arrive as plain data (:mod:`course_lib.grading.channel`); a student function is a
+:class:`StudentFunction` that asks the grader to call it by name.
+"""
+
+import ast
+import builtins
+import contextlib
+import importlib
+import io
+import json
+import os
+import re
+import sys
+
+from course_lib.grading import channel
+
+MAX_TEST_OUTPUT = 20_000  # characters a test may print into its cell
+MAX_MESSAGE = 4_000  # characters of an error message kept
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
+
+
+def student_names(source, imports):
+    """The names ``source`` reads that it neither binds nor imports, nor are builtins.
+
+    ``imports``: the ``(alias, module, attr)`` bound before each test. These are the
+    names the test takes from the student's notebook.
+    """
+    tree = ast.parse(source)
+    loaded, bound = set(), {alias for alias, _, _ in imports}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add(node.asname or node.name.split(".")[0])
+    return sorted(loaded - bound - set(dir(builtins)))
+
+
+class StudentCodeError(Exception):
+    """The student's function raised; ``ename``/``evalue`` are what it raised."""
+
+    def __init__(self, function, ename, evalue):
+        self.function, self.ename, self.evalue = function, ename, evalue
+        super().__init__(f"{ename} raised by your {function}: {evalue}")
+
+
+class StudentKernelStopped(Exception):
+    """The student's kernel no longer runs (it died, or the grader stopped it)."""
+
+
+class NotReceived(Exception):
+    """A notebook value that the grader cannot read (not plain data)."""
+
+
+class Link:
+    """The test process's end of the line to the grader."""
+
+    def __init__(self, reader, writer):
+        self.reader, self.writer = reader, writer
+        self.callbacks = []
+
+    def send(self, **message):
+        self.writer.write(json.dumps(message) + "\n")
+        self.writer.flush()
+
+    def receive(self):
+        line = self.reader.readline()
+        if not line:
+            raise SystemExit(0)  # the grader went away
+        return json.loads(line)
+
+    def call(self, name, args, kwargs):
+        """Call the student's ``name``; serve callbacks until its answer comes."""
+        first = len(self.callbacks)
+        try:
+            request = channel.encode({"args": args, "kwargs": kwargs}, self.callbacks)
+            self.send(op="call", name=name, request=request)
+            while True:
+                message = self.receive()
+                if message["op"] == "callback":
+                    self.send(op="callback_reply", reply=self._run_callback(message["request"]))
+                elif message["op"] == "reply":
+                    return self._answer(name, message)
+        finally:
+            del self.callbacks[first:]
+
+    def _run_callback(self, request):
+        try:
+            message = channel.decode(request)
+            if not isinstance(message, dict) or not isinstance(message.get("id"), int) \
+                    or not 0 <= message["id"] < len(self.callbacks):
+                raise channel.ChannelError("a call of an unknown grader function")
+            result = self.callbacks[message["id"]](*message["args"], **message["kwargs"])
+            return channel.encode({"value": result})
+        except Exception as e:  # reported to the student's code as GraderCallbackError
+            return channel.encode({"error": f"{type(e).__name__}: {e}"[:MAX_MESSAGE]})
+
+    @staticmethod
+    def _answer(name, message):
+        if "gone" in message:
+            raise StudentKernelStopped(str(message["gone"])[:MAX_MESSAGE])
+        try:
+            answer = json.loads(message["answer"])
+            if not isinstance(answer, dict):
+                raise channel.ChannelError("an answer that is not an object")
+        except (ValueError, TypeError, KeyError, RecursionError) as e:
+            raise AssertionError(f"calling {name} gave an answer the grader cannot read "
+                                 f"({type(e).__name__})") from None
+        if "error" in answer:
+            error = answer["error"] if isinstance(answer["error"], dict) else {}
+            ename = str(error.get("ename", ""))
+            raise StudentCodeError(name, ename if IDENTIFIER.fullmatch(ename) else "Exception",
+                                   str(error.get("evalue", ""))[:MAX_MESSAGE])
+        if "unsendable" in answer:
+            raise AssertionError(
+                f"{name} returned {str(answer['unsendable'])[:200]}; the grader receives "
+                "only numpy arrays, numbers, strings, booleans, None and tuples, lists and "
+                "dicts of these")
+        try:
+            return channel.from_plain(answer.get("value"))
+        except (channel.ChannelError, RecursionError) as e:
+            raise AssertionError(f"{name} returned data the grader cannot read: {e}") from None
+
+
+class StudentFunction:
+    """A function of the student's notebook; calling it calls it there, by name."""
+
+    def __init__(self, name, link):
+        self.name, self._link = name, link
+        self.__name__ = name
+
+    def __repr__(self):
+        return f"<your function {self.name}>"
+
+    def __call__(self, *args, **kwargs):
+        return self._link.call(self.name, args, kwargs)
+
+
+class TestNamespace(dict):
+    """A test cell's globals: a name the notebook lacks raises with the reason why."""
+
+    def __init__(self, unavailable):
+        super().__init__()
+        self.unavailable = unavailable
+
+    def __missing__(self, name):
+        if name in self.unavailable:
+            raise self.unavailable[name]
+        raise KeyError(name)
+
+
+def _namespace(message, link):
+    unavailable = {}
+    namespace = TestNamespace(unavailable)
+    namespace["__builtins__"] = builtins
+    try:
+        described = json.loads(message["names"])["names"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        described = {}
+    for name, info in described.items() if isinstance(described, dict) else ():
+        kind = info.get("kind") if isinstance(info, dict) else None
+        if kind == "function":
+            namespace[name] = StudentFunction(name, link)
+        elif kind == "value":
+            try:
+                namespace[name] = channel.from_plain(info.get("value"))
+            except (channel.ChannelError, RecursionError) as e:
+                unavailable[name] = NotReceived(f"{name} holds data the grader cannot read: "
+                                                f"{e}")
+        elif kind == "unsendable":
+            unavailable[name] = NotReceived(
+                f"{name} holds {str(info.get('what'))[:200]}; the grader can read only "
+                "numpy arrays, numbers, strings, booleans, None and tuples, lists and dicts "
+                "of these")
+    for name, why in message.get("why_missing", {}).items():
+        if name not in namespace and name not in unavailable:
+            unavailable[name] = NameError(f"name {name!r} is not defined: {why}")
+    used = {node.id for node in ast.walk(ast.parse(message["source"]))
+            if isinstance(node, ast.Name)}
+    for alias, module, attr in message["imports"]:
+        if alias in used:  # matplotlib and friends are imported only when a test needs them
+            namespace[alias] = _trusted_import(module, attr)
+    return namespace
+
+
+def _trusted_import(module, attr):
+    """What ``import module`` (attr "") or ``from module import attr`` binds."""
+    if not attr:
+        importlib.import_module(module)
+        return importlib.import_module(module.split(".")[0])
+    imported = importlib.import_module(module)
+    if hasattr(imported, attr):
+        return getattr(imported, attr)
+    return importlib.import_module(f"{module}.{attr}")
+
+
+def run_test(message, link):
+    """Run one test cell; return the ``done`` message's fields."""
+    printed = io.StringIO()
+    try:
+        code = compile(message["source"], f"<test {message['label']}>", "exec")
+        namespace = _namespace(message, link)
+        with contextlib.redirect_stdout(printed):
+            exec(code, namespace)
+    except StudentCodeError as e:
+        outcome = {"passed": False, "ename": e.ename,
+                   "evalue": f"raised by your {e.function}: {e.evalue}"}
+    except Exception as e:  # the test failed: that is its grade
+        outcome = {"passed": False, "ename": type(e).__name__, "evalue": str(e)[:MAX_MESSAGE]}
+    else:
+        outcome = {"passed": True}
+    return {**outcome, "stdout": printed.getvalue()[:MAX_TEST_OUTPUT]}
+
+
+def main():
+    # the protocol owns the original stdout; anything else printed goes to stderr
+    writer = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    link = Link(sys.stdin, writer)
+    link.send(op="ready")
+    while True:
+        message = link.receive()
+        if message["op"] == "run":
+            link.send(op="done", **run_test(message, link))
+
+
+if __name__ == "__main__":
+    main()
