@@ -16,6 +16,7 @@ is the least any grader must do per student. Every tool must give every student 
 same score as plain nbgrader; the table says whether it did.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -111,6 +112,22 @@ def scores(root, students):
     return found
 
 
+def channel_note(root, per_submission):
+    """What the tests cost per submission: time in test cells, calls that crossed."""
+    status = json.loads((root / "autograded" / f"{ASSIGNMENT}.status.json").read_text())
+    stats = [info.get("test_stats", {}) for info in status.values()]
+    n = max(1, len(stats))
+    test_seconds = sum(s.get("test_seconds", 0) for s in stats) / n
+    calls = sum(s.get("calls", 0) for s in stats) / n
+    callbacks = sum(s.get("callbacks", 0) for s in stats) / n
+    crossings = max(1.0, calls + callbacks)
+    return (f"the channel (course --workers 1): test cells take {test_seconds:.2f} s a "
+            f"submission ({test_seconds / per_submission:.0%} of its grading), with "
+            f"{calls:.0f} calls of the student's functions and {callbacks:.0f} callbacks "
+            f"crossing: at most {1000 * test_seconds / crossings:.1f} ms a crossing, the "
+            "tests' own computing included")
+
+
 def released_course(workdir, name, tool):
     root = make_course(workdir / name)
     if tool == "nbgrader":
@@ -149,6 +166,8 @@ def run(quick=False, class_size=CLASS_SIZE):
                 students = write_class(root, size)
                 seconds[name], _ = timed(run_command, command(root), root)
                 graded[name] = scores(root, students)
+                if name == "course autograde --workers 1":
+                    notes.append(channel_note(root, seconds[name] / size))
             except (RuntimeError, OSError) as error:
                 notes.append(f"{name} failed: {error}")
     rows = []

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import course_lib.grading.lean  # noqa: F401 (first: it makes the imports below faster)
-from course_lib.grading import autograde, collect, feedback, grades, report, worker
+from course_lib.grading import autograde, collect, escape, feedback, grades, report, worker
 from course_lib.grading.course import Course, CourseError
 
 
@@ -44,6 +44,8 @@ def cmd_autograde(course, args):
                                   workers=args.workers, limits=limits, unsafe=args.unsafe,
                                   progress=not args.quiet)
     print(autograde.table(results))
+    for name, why in course.invalid_student_folders(args.assignment):
+        print(f"not graded: the folder submitted/{escape.for_terminal(name)} ({why})")
 
 
 def _status_rows(course, assignment):

@@ -44,6 +44,7 @@ class StudentResult:
     status: str = "ok"
     problems: list = field(default_factory=list)
     grader_peak_mb: int | None = None  # the grading process's peak memory after this student
+    test_stats: dict = field(default_factory=dict)  # seconds in tests, calls that crossed
 
     def row(self):
         return (self.student, score_text(self.score, self.max_score), self.status,
@@ -115,6 +116,8 @@ def _observed(run):
     """``(statuses, problems)`` from what the grader observed while grading."""
     statuses, problems = [], []
     for seen in run.observations:
+        if seen.get("status") == "stats":
+            continue
         if seen.get("status") not in statuses:
             statuses.append(seen["status"])
         problems.append(str(seen.get("detail")))
@@ -144,6 +147,10 @@ def _finish(course, assignment, student, check, ws, run):
             reason = failure_reason(run.log)
             result.problems.append("nbgrader failed" + (f": {reason}" if reason else ""))
         result.grader_peak_mb = run.peak_mb
+        for seen in run.observations:
+            if seen.get("status") == "stats":
+                for key, value in seen["detail"].items():
+                    result.test_stats[key] = result.test_stats.get(key, 0) + value
         seen_statuses, seen_problems = _observed(run)
         statuses += [s for s in seen_statuses if s not in statuses]
         result.problems += seen_problems

@@ -16,7 +16,8 @@
   written. Its outputs are capped per cell and per notebook, whatever their kind.
 
 What the grader observes (a cell that overran its time, a kernel that died or had to be
-stopped, output that was cut, a test process that failed) is written to
+stopped, output that was cut, a test process that failed, and at the end the time spent
+in tests and the number of calls and callbacks that crossed: status ``stats``) is written to
 ``observations_file`` (JSON lines): ``course autograde`` takes statuses from there, never
 from the notebook, whose error names the student controls. A dead or stopped kernel
 does not stop the grading: later answer cells are marked "not run", and later tests
@@ -137,6 +138,7 @@ class SplitExecute(Execute):
         self._failed_cells = []  # (where, "ename: evalue", names the cell binds)
         self._notebook, self._current = notebook, (None, None)
         self._used = {"notebook": 0}
+        self._stats = {"test_seconds": 0.0, "calls": 0, "callbacks": 0}
         self._cell_notes = set()
         self.store_widget_state = False
         try:
@@ -144,6 +146,7 @@ class SplitExecute(Execute):
             return super().preprocess(nb, resources, km=km)
         finally:
             self._tester.close()
+            self._observe("stats", None, None, self._stats)
 
     def _harness_argv(self):
         if not self.harness_policy:
@@ -262,7 +265,8 @@ class SplitExecute(Execute):
     async def _run_test(self, cell, cell_index, grade_id):
         source = self._tests[grade_id]
         self._current = (cell_index, grade_id)
-        deadline = time.monotonic() + self.timeout
+        began = time.monotonic()
+        deadline = began + self.timeout
         names = harness.student_names(source, self._imports)
         described = '{"names": {}}'
         if names and not self._kernel_gone:
@@ -286,6 +290,7 @@ class SplitExecute(Execute):
             cell.outputs.append(error_output(str(outcome.get("ename")),
                                              str(outcome.get("evalue"))))
         cell.execution_count = None
+        self._stats["test_seconds"] += time.monotonic() - began
         return cell
 
     def _why_missing(self, names):
@@ -311,6 +316,7 @@ class SplitExecute(Execute):
             if self._kernel_gone:
                 self._tester.send(op="reply", gone=self._kernel_gone)
                 continue
+            self._stats["calls"] += 1
             expression = f"{AGENT}.call({message['name']!r}, {message['request']!r})"
             try:
                 answer = await self._kernel_eval(expression, deadline, self._callback)
@@ -320,6 +326,7 @@ class SplitExecute(Execute):
                 self._tester.send(op="reply", answer=answer)
 
     def _callback(self, request, deadline):
+        self._stats["callbacks"] += 1
         self._tester.send(op="callback", request=request)
         message = self._tester.receive(deadline)
         if message.get("op") == "call":  # the test's function calls the student's code

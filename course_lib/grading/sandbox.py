@@ -405,6 +405,9 @@ def sandboxed_kernel(limits=None, kernel_argv=None, kernel_env=None, kernel_name
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
+            # no shared-memory semaphores in the sandbox: joblib (under scikit-learn) would
+            # warn on stderr that it runs serially; say so up front instead
+            "JOBLIB_MULTIPROCESSING": "0",
             **(kernel_env or {}),
         }
         policy = {
