@@ -53,10 +53,13 @@ def plot_activation(activation, ax=None, x_range=(-5.0, 5.0), num=401):
     return ax
 
 
-def plot_decision_boundary(predict, X, y, ax=None, resolution=200, padding=0.5, title=None):
+def plot_decision_boundary(predict, X, y, ax=None, resolution=200, padding=0.5, title=None,
+                           labels=None, legend_loc="best"):
     """Shade the regions that ``predict`` assigns to each class and scatter ``(X, y)``.
 
-    ``predict`` maps an ``(M, 2)`` array of points to ``(M,)`` integer classes.
+    ``predict`` maps an ``(M, 2)`` array of points to ``(M,)`` integer classes. A legend
+    names each class's colour (a point's marker and its region's shade share it); pass
+    ``labels`` to name the classes and ``legend_loc=None`` to leave the legend out.
     """
     ax = _axes(ax)
     lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
@@ -68,10 +71,14 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, padding=0.5, 
     n_classes = int(max(regions.max(), y.max())) + 1
     cmap = ListedColormap(PALETTE[:n_classes])
     ax.contourf(g1, g2, regions, levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.25)
-    plot_points(X, y, ax=ax)
+    plot_points(X, y, ax=ax, labels=labels)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_title(title or "decision regions")
+    if legend_loc is not None:
+        handles = dict(zip(*ax.get_legend_handles_labels()[::-1], strict=True))
+        ax.legend(handles.values(), handles.keys(), loc=legend_loc, fontsize=8,
+                  title="point and shaded region", title_fontsize=8)
     return ax
 
 

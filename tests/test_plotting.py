@@ -70,6 +70,34 @@ def test_decision_boundary_shades_the_predicted_regions():
     assert list(contour.levels) == [-0.5, 0.5, 1.5]
     assert [to_hex(c) for c in contour.get_cmap().colors] == [to_hex(PALETTE[0]), to_hex(PALETTE[1])]
     assert len(scatter_colours(ax)) == 2
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["class 0", "class 1"]
+
+
+def test_decision_boundary_legend_names_classes_once_or_not_at_all():
+    X, y = xor()
+    ax = plot_decision_boundary(lambda p: (p[:, 0] > 0.5).astype(int), X, y,
+                                labels=["no", "yes"])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no", "yes"]
+    ax = plot_decision_boundary(lambda p: (p[:, 0] > 0.5).astype(int), X, y, legend_loc=None)
+    assert ax.get_legend() is None
+
+
+def test_lecture_figures_draw_titled_axes():
+    from course_lib import figures
+
+    for draw in (figures.lenet_diagram, figures.neuron_diagram, figures.linear_layer_graph):
+        ax = draw()
+        assert ax.get_title() and ax.patches
+    ax = figures.timeline({1957: "perceptron", 2012: "AlexNet"}, spans=[(1974, 1980, "winter")])
+    assert ax.get_title() == "Neural networks, 1957–2012" and ax.get_xlabel() == "year"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["winter"]
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    figures.draw_line(ax, np.array([1.0, 1.0]), -1.0)
+    (line,) = ax.lines
+    assert np.allclose(line.get_xdata() + line.get_ydata(), 1.0)
 
 
 def test_truth_table_annotates_each_corner():

@@ -1,0 +1,414 @@
+"""Checks for the lecture exercises: each says *what* is wrong, never what is right.
+
+A notebook exercise is a cell like::
+
+    answer = ...                     # replace ... with your answer
+    check("02.product_feature", answer)
+
+:func:`check` returns a :class:`Verdict` whose one-line ``repr`` is what the cell shows:
+
+* ``not attempted yet`` while the answer is still ``...`` (so a lecture executed blank
+  shows the same output every time, and nbval stays strict);
+* ``correct`` with a short confirmation;
+* ``not yet`` with what is wrong: a shape, a sign, which corners are misclassified, a value
+  too large or too small. The message never contains the expected answer.
+
+Every checker computes the truth itself (by running the model, a gradient check or a
+search) instead of comparing with a stored answer. Student code that raises is reported,
+not propagated. ``EXERCISES`` maps each id to its prompt; the answers live in a collapsed
+cell at the end of each notebook, and ``tests/test_lecture_coverage.py`` feeds those
+answers, and wrong versions of them, back through :func:`check`.
+"""
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from course_lib.gradcheck import check_layer, numerical_gradient
+from course_lib.layers import Elementwise, Linear, ReLU, Sequential
+from course_lib.losses import softmax
+from course_lib.perceptron import train_perceptron
+
+CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+"""The four inputs of a Boolean function of two bits, shape ``(4, 2)``."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check: ``ok`` is ``None`` (not attempted), ``True`` or ``False``."""
+
+    exercise: str
+    ok: bool | None
+    message: str
+
+    def __repr__(self):
+        status = {None: "not attempted yet", True: "correct", False: "not yet"}[self.ok]
+        return f"[{self.exercise}] {status}" + (f": {self.message}" if self.message else "")
+
+
+class Wrong(Exception):
+    """Raised inside a checker with the message the student should read."""
+
+
+EXERCISES = {}
+"""Exercise id -> ``(prompt, checker)``; a checker raises :class:`Wrong` or returns a note."""
+
+
+def exercise(exercise_id, prompt):
+    def register(checker):
+        EXERCISES[exercise_id] = (prompt, checker)
+        return checker
+    return register
+
+
+def check(exercise_id, answer):
+    """Check ``answer`` for exercise ``exercise_id``; ``...`` means not attempted yet."""
+    if exercise_id not in EXERCISES:
+        raise KeyError(f"no exercise {exercise_id!r}; known: {sorted(EXERCISES)}")
+    if answer is Ellipsis:
+        return Verdict(exercise_id, None, "replace ... with your answer and run the cell again")
+    _, checker = EXERCISES[exercise_id]
+    try:
+        note = checker(answer)
+    except Wrong as wrong:
+        return Verdict(exercise_id, False, str(wrong))
+    except Exception as error:                        # the student's code raised
+        return Verdict(exercise_id, False,
+                       f"checking raised {type(error).__name__}: {error}")
+    return Verdict(exercise_id, True, note or "")
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _array(value, shape, name):
+    """``value`` as a float64 array of ``shape``, or :class:`Wrong` naming the shape."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Wrong(f"{name} should be numbers, got {type(value).__name__}") from None
+    if array.shape != shape:
+        raise Wrong(f"{name} should have shape {shape}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise Wrong(f"{name} contains NaN or inf")
+    return array
+
+
+def _number(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise Wrong(f"{name} should be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _compare(value, truth, name, rtol=1e-2, atol=1e-9):
+    """:class:`Wrong` saying "too large"/"too small" when ``value`` is not ``truth``."""
+    value = _number(value, name)
+    if not np.isclose(value, truth, rtol=rtol, atol=atol):
+        raise Wrong(f"{name} is too {'large' if value > truth else 'small'}")
+
+
+def _corners_wrong(outputs, targets, what="the unit"):
+    """:class:`Wrong` listing the corners where 0/1 ``outputs`` differ from ``targets``."""
+    wrong = [tuple(int(v) for v in corner) for corner, out, t in zip(CORNERS, outputs, targets,
+                                                                        strict=True) if out != t]
+    if wrong:
+        listed = ", ".join(str(c) for c in wrong)
+        raise Wrong(f"{what} is wrong on {len(wrong)} of 4 corners: {listed}")
+
+
+# ---------------------------------------------------------------- 01 history
+
+@exercise("01.nand", "weights (w1, w2, b) of a perceptron g(x1 w1 + x2 w2 + b) that computes NAND")
+def _nand(answer):
+    w1, w2, b = (_number(v, name) for v, name in zip(_triple(answer), ("w1", "w2", "b"),
+                                                         strict=True))
+    outputs = (CORNERS @ np.array([w1, w2]) + b > 0).astype(int)
+    _corners_wrong(outputs, 1 - CORNERS[:, 0].astype(int) * CORNERS[:, 1].astype(int))
+    return "NAND, and NAND alone can build every Boolean circuit"
+
+
+def _triple(answer):
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        raise Wrong("give three numbers (w1, w2, b)")
+    return answer
+
+
+@exercise("01.majority_converges",
+          "True or False: the perceptron rule converges on 3-input majority")
+def _majority(answer):
+    if not isinstance(answer, (bool, np.bool_)):
+        raise Wrong(f"answer True or False, got {type(answer).__name__}")
+    bits = np.array(list(itertools.product([0, 1], repeat=3)), dtype=np.float64)
+    majority = (bits.sum(axis=1) >= 2).astype(np.int64)
+    converged = train_perceptron(bits, majority, max_epochs=200).converged
+    if bool(answer) != converged:
+        raise Wrong("run train_perceptron on it and look: is majority linearly separable?")
+    return "majority is separable (x1 + x2 + x3 > 1.5), so Novikoff's bound applies"
+
+
+@exercise("01.top5_chance",
+          "top-5 error of five uniform random guesses: (on 10 digit classes, on 1,000 classes)")
+def _top5(answer):
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        raise Wrong("give two numbers: (error on 10 classes, error on 1,000 classes)")
+    for value, classes in zip(answer, (10, 1000), strict=True):
+        _compare(value, 1 - 5 / classes, f"the error for {classes:,} classes", rtol=1e-3)
+    return "top-5 on 10 classes is a much easier test than top-5 on 1,000"
+
+
+# ---------------------------------------------------------------- 02 XOR
+
+@exercise("02.product_feature",
+          "(w1, w2, w3, b) with step(w1 x1 + w2 x2 + w3 x1 x2 + b) = XOR on the corners")
+def _product_feature(answer):
+    weights = _array(answer, (4,), "(w1, w2, w3, b)")
+    features = np.column_stack([CORNERS, CORNERS[:, 0] * CORNERS[:, 1], np.ones(4)])
+    outputs = (features @ weights > 0).astype(int)
+    _corners_wrong(outputs, np.array([0, 1, 1, 0]), "your threshold unit")
+    return "with the feature x1 x2 the four points are linearly separable in 3-D"
+
+
+@exercise("02.separable_count",
+          "how many of the 16 Boolean functions of two inputs does some line separate?")
+def _separable_count(answer):
+    grid = np.linspace(-2, 2, 17)
+    lines = np.array(list(itertools.product(grid, grid, grid)))          # (w1, w2, b) rows
+    outputs = (CORNERS @ lines[:, :2].T + lines[:, 2] > 0).astype(int)   # (4, lines)
+    reachable = {tuple(column) for column in outputs.T}
+    value = answer if isinstance(answer, (int, np.integer)) and not isinstance(answer, bool) \
+        else None
+    if value is None:
+        raise Wrong("give a whole number")
+    if value != len(reachable):
+        raise Wrong(f"{value} is too {'many' if value > len(reachable) else 'few'}: "
+                    "go through the 16 truth tables and try to draw a line for each")
+    return "every function except XOR and XNOR"
+
+
+# ---------------------------------------------------------------- 03 computation
+
+@exercise("03.shapes", 'shapes {"W": ..., "b": ..., "y": ...} for Linear(5, 3) on a batch of 7')
+def _shapes(answer):
+    if not isinstance(answer, dict) or set(answer) != {"W", "b", "y"}:
+        raise Wrong('give a dict with the keys "W", "b" and "y"')
+    layer = Linear(5, 3, rng=0)
+    truth = {"W": layer.params["W"].shape, "b": layer.params["b"].shape,
+             "y": layer.forward(np.zeros((7, 5))).shape}
+    wrong = [key for key in ("W", "b", "y") if tuple(answer[key]) != truth[key]]
+    if wrong:
+        raise Wrong(f"the shape of {', '.join(wrong)} is wrong (rows are examples)")
+    return "W has one column per output unit"
+
+
+@exercise("03.collapse", "a function collapse(W1, b1, W2, b2) -> (W_hat, b_hat)")
+def _collapse(answer):
+    rng = np.random.default_rng(7)
+    W1, b1 = rng.normal(size=(4, 6)), rng.normal(size=6)
+    W2, b2 = rng.normal(size=(6, 3)), rng.normal(size=3)
+    result = answer(W1.copy(), b1.copy(), W2.copy(), b2.copy())
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise Wrong("return a pair (W_hat, b_hat)")
+    W_hat = _array(result[0], (4, 3), "W_hat (for W1 (4, 6) and W2 (6, 3))")
+    b_hat = _array(result[1], (3,), "b_hat")
+    X = rng.normal(size=(10, 4))
+    stack = (X @ W1 + b1) @ W2 + b2
+    problems = []
+    if not np.allclose(X @ W_hat, stack - (b1 @ W2 + b2)):
+        problems.append("W_hat")
+    if not np.allclose(b_hat, b1 @ W2 + b2):
+        problems.append("b_hat")
+    if problems:
+        raise Wrong(f"{' and '.join(problems)} wrong: X @ W_hat + b_hat must equal the stack")
+    return "two linear layers are one"
+
+
+@exercise("03.xor_constant",
+          "(p, loss): the probability the best affine model gives every XOR corner, and "
+          "its mean cross-entropy")
+def _xor_constant(answer):
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        raise Wrong("give two numbers (p, loss)")
+    targets = np.array([0.0, 1.0, 1.0, 0.0])
+    candidates = np.linspace(1e-3, 1 - 1e-3, 9999)
+    losses = -np.mean(targets[:, None] * np.log(candidates)
+                      + (1 - targets[:, None]) * np.log(1 - candidates), axis=0)
+    best = candidates[np.argmin(losses)]
+    _compare(answer[0], best, "p", rtol=1e-2)
+    _compare(answer[1], -np.mean(targets * np.log(best) + (1 - targets) * np.log(1 - best)),
+             "the loss", rtol=1e-3)
+    return "by symmetry the best affine logit is 0 at every corner: a coin flip, loss ln 2"
+
+
+# ---------------------------------------------------------------- 04 non-linearities
+
+def _sigmoid(y):
+    return 0.5 * (1.0 + np.tanh(0.5 * y))
+
+
+@exercise("04.sigmoid_prime", "a function sigmoid_prime(y) written with sigmoid(y) only")
+def _sigmoid_prime(answer):
+    y = np.linspace(-6, 6, 25).reshape(5, 5)
+    truth = numerical_gradient(lambda v: np.sum(_sigmoid(v)), y.copy())
+    _elementwise_matches(answer(y.copy()), truth, y)
+    return "sigma' = sigma (1 - sigma), at most 1/4"
+
+
+def _elementwise_matches(student, truth, points):
+    student = np.asarray(student, dtype=np.float64)
+    if student.shape != truth.shape:
+        raise Wrong(f"your function returns shape {student.shape} for an input of shape "
+                    f"{truth.shape}: it should work entry by entry")
+    if np.allclose(student, truth, rtol=1e-5, atol=1e-8):
+        return
+    if np.allclose(student, -truth, rtol=1e-5, atol=1e-8):
+        raise Wrong("the sign is wrong everywhere")
+    safe = np.abs(truth) > 1e-8
+    ratio = student[safe] / truth[safe]
+    if np.ptp(ratio) < 1e-6 * max(1.0, abs(ratio.mean())):
+        raise Wrong(f"off by a constant factor: yours / true = {ratio.mean():.3g}")
+    worst = np.unravel_index(np.argmax(np.abs(student - truth)), truth.shape)
+    raise Wrong(f"wrong values; the worst is at input {points[worst]:+.3g}")
+
+
+class _ELU(Elementwise):
+    """ELU with alpha = 1: ``x`` for ``x > 0``, ``e^x - 1`` otherwise; ``df`` from the student."""
+
+    def __init__(self, df):
+        super().__init__()
+        self._student_df = df
+
+    def f(self, x):
+        return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+
+    def df(self, x, out):
+        return self._student_df(x, out)
+
+
+@exercise("04.elu_backward", "elu_df(x, out): the derivative of ELU, from its input and output")
+def _elu_backward(answer):
+    x = np.random.default_rng(4).normal(0, 2, size=(6, 5))
+    x = np.where(np.abs(x) < 1e-2, 1e-2, x)           # keep off the kink at 0
+    report = check_layer(_ELU(answer), x, dout=np.ones_like(x))    # dL/dx = g'(x) itself
+    if not report.ok:
+        entry = report["x"]
+        raise Wrong(f"the gradient check fails: at input {x[entry.worst_index]:+.3g} your "
+                    f"derivative is {entry.analytic:+.4g}, the numerical one {entry.numeric:+.4g}")
+    return "ELU's slope for x < 0 is e^x = out + 1: backward can reuse the forward output"
+
+
+# ---------------------------------------------------------------- 05 MLP
+
+def _two_layer_relu(answer, d_in, name):
+    if not isinstance(answer, dict) or set(answer) != {"W1", "b1", "W2", "b2"}:
+        raise Wrong('give a dict with the keys "W1", "b1", "W2", "b2"')
+    net = Sequential(Linear(d_in, 2), ReLU(), Linear(2, 1))
+    for key, param, shape in (("W1", net[0].params["W"], (d_in, 2)),
+                              ("b1", net[0].params["b"], (2,)),
+                              ("W2", net[2].params["W"], (2, 1)),
+                              ("b2", net[2].params["b"], (1,))):
+        param[...] = _array(answer[key], shape, f"{name} {key} (course_lib rows: x @ W + b)")
+    return net
+
+
+@exercise("05.xnor", "weights of a 2-2-1 ReLU net whose output is above 1/2 exactly where "
+                     "XNOR is 1")
+def _xnor(answer):
+    net = _two_layer_relu(answer, 2, "XNOR")
+    outputs = (net.forward(CORNERS)[:, 0] > 0.5).astype(int)
+    _corners_wrong(outputs, np.array([1, 0, 0, 1]), "your network")
+    return "XNOR is 1 - XOR: flip the output layer"
+
+
+@exercise("05.abs", "weights of a 1-2-1 ReLU net computing |x|")
+def _abs(answer):
+    net = _two_layer_relu(answer, 1, "|x|")
+    x = np.linspace(-3, 3, 13).reshape(-1, 1)
+    error = net.forward(x)[:, 0] - np.abs(x[:, 0])
+    bad = np.abs(error) > 1e-9
+    if bad.any():
+        sides = [side for side, mask in (("x < 0", x[:, 0] < 0), ("x = 0", x[:, 0] == 0),
+                                         ("x > 0", x[:, 0] > 0)) if (bad & mask).any()]
+        raise Wrong(f"your net differs from |x| for {' and '.join(sides)}")
+    return "|x| = max(0, x) + max(0, -x)"
+
+
+@exercise("05.param_count", "parameters of Sequential(Linear(64, 32), ReLU(), Linear(32, 10))")
+def _param_count(answer):
+    model = Sequential(Linear(64, 32), ReLU(), Linear(32, 10))
+    truth = sum(p.size for _, p, _ in model.parameters())
+    _compare(answer, truth, "your count", rtol=0, atol=0.5)
+    return "weights and biases of both layers"
+
+
+# ---------------------------------------------------------------- 06 learning
+
+@exercise("06.bce_grad", "dL_dz(z, y) for L = -[y ln s(z) + (1 - y) ln(1 - s(z))]")
+def _bce_grad(answer):
+    z = np.linspace(-5, 5, 12).reshape(3, 4)
+    y = np.tile([0.0, 1.0], 6).reshape(3, 4)
+
+    def loss(v):
+        s = _sigmoid(v)
+        return np.sum(-(y * np.log(s) + (1 - y) * np.log(1 - s)))
+
+    _elementwise_matches(answer(z.copy(), y.copy()), numerical_gradient(loss, z.copy()), z)
+    return "dL/dz = s(z) - y: no s'(z) factor, so a saturated wrong unit still learns"
+
+
+@exercise("06.sign_error_check",
+          "the max relative error a gradient check reports for a backward with its sign flipped")
+def _sign_error(answer):
+    x = np.random.default_rng(0).normal(size=(4, 3))
+
+    class Flipped(Elementwise):
+        def f(self, v):
+            return np.tanh(v)
+
+        def df(self, v, out):
+            return -(1 - out**2)
+
+    truth = check_layer(Flipped(), x)["x"].max_rel_error
+    _compare(answer, truth, "your prediction", rtol=1e-6, atol=1e-6)
+    return "|a - (-a)| / (|a| + |-a|) = 1 at every entry"
+
+
+@exercise("06.saturation_ratio",
+          "at z = -6, y = 1: |dL/dz| of cross-entropy divided by |dL/dz| of the squared loss")
+def _saturation_ratio(answer):
+    z, y = -6.0, 1.0
+    s = _sigmoid(z)
+    _compare(answer, abs(s - y) / abs((s - y) * s * (1 - s)), "your ratio", rtol=0.02)
+    return "1 / s'(-6): the squared loss's gradient is hundreds of times smaller there"
+
+
+# ---------------------------------------------------------------- 07 representational power
+
+def _tent(x, depth):
+    for _ in range(depth):
+        x = np.where(x < 0.5, 2 * x, 2 - 2 * x)
+    return x
+
+
+@exercise("07.sawtooth_pieces",
+          "(pieces of T^10 on [0, 1], fewest hidden units of a one-hidden-layer ReLU net for it)")
+def _sawtooth_pieces(answer):
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        raise Wrong("give two whole numbers (pieces, units)")
+    x = np.linspace(0, 1, 2**14 + 1)
+    slopes = np.diff(_tent(x, 10)) / np.diff(x)
+    pieces = 1 + int(np.count_nonzero(np.diff(slopes)))
+    _compare(answer[0], pieces, "the number of pieces", rtol=0, atol=0.5)
+    _compare(answer[1], pieces - 1, "the number of units", rtol=0, atol=0.5)
+    return "a kink per unit at most: the shallow net needs one unit per kink"
+
+
+@exercise("07.softmax_pair", "softmax of the scores (0, ln 3), as (p1, p2)")
+def _softmax_pair(answer):
+    p = _array(answer, (2,), "(p1, p2)")
+    truth = softmax(np.array([[0.0, np.log(3.0)]]))[0]
+    if not np.isclose(p.sum(), 1.0):
+        raise Wrong("softmax outputs sum to 1")
+    if not np.allclose(p, truth, atol=1e-3):
+        raise Wrong("the larger score gets the larger probability, in the ratio e^(s2 - s1)"
+                    if p[0] >= p[1] else "not quite: look at the ratio p2 / p1")
+    return "p2 / p1 = e^(ln 3) = 3"
