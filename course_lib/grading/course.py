@@ -85,6 +85,10 @@ class Course:
     def release(self, assignment):
         return self.root / "assignments" / assignment
 
+    def student_folder(self, student):
+        """``submitted/<student>/``: every submission of one student, and its history."""
+        return self.root / "submitted" / _checked(student)
+
     def submitted(self, assignment, student=None):
         base = self.root / "submitted"
         return base if student is None else base / _checked(student) / assignment
