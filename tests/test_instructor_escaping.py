@@ -172,7 +172,8 @@ def test_grades_csv_read_back_is_safe_in_every_cell(released, tmp_path):
     for student, row in zip(students, rows, strict=True):
         assert len(row) == len(header)
         assert row[0] == for_csv(student)
-        assert row[1:-2] == ["0", "4", "0", "0"]  # score, max_score, the two parts
+        # score, max_score, not_graded_yet, the two parts, late
+        assert row[1:-2] == ["0", "4", "0", "0", "0", ""]
         assert row[-2:] == [for_csv(f"ok{student}"), for_csv("; ".join(PROBLEMS))]
         for cell in row:
             assert not unsafe_chars(cell) and not is_formula(cell)

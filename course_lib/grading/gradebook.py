@@ -7,6 +7,7 @@ the formgrader survive a re-run of ``course autograde``.
 
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
@@ -87,6 +88,57 @@ def record_zero(main_url, assignment, student):
                 grade.manual_score = None
                 grade.needs_manual_grade = False
         gb.db.commit()
+
+
+@dataclass(frozen=True)
+class CellGrade:
+    """One graded cell: ``score`` is None for a written answer no one has graded yet."""
+
+    score: float | None
+    max_score: float
+    comment: str | None = None  # what a grader wrote in the formgrader
+
+
+@dataclass(frozen=True)
+class Marks:
+    """A submission's grades: points given so far, and points awaiting hand grading."""
+
+    score: float
+    max_score: float
+    pending: float  # points of written answers not graded yet
+    cells: dict  # {(notebook, grade_id): CellGrade}
+
+
+def marks(db_url, assignment, student):
+    """The :class:`Marks` of ``student``'s submission, or None if the gradebook has none.
+
+    A grade neither the autograder nor a person has given (a written answer before hand
+    grading) is pending: its ``score`` is None, never zero.
+    """
+    with Gradebook(db_url) as gb:
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        cells, pending = {}, 0.0
+        for nb in sub.notebooks:
+            comments = {c.name: c.manual_comment for c in nb.comments}
+            for g in nb.grades:
+                waiting = g.auto_score is None and g.manual_score is None
+                pending += g.max_score if waiting else 0
+                cells[(nb.name, g.name)] = CellGrade(None if waiting else g.score, g.max_score,
+                                                     comments.get(g.name) or None)
+        return Marks(sub.score, sub.max_score, pending, cells)
+
+
+def remove_student(db_url, student):
+    """Remove ``student`` and their submissions with nbgrader's API; False if not there."""
+    with Gradebook(db_url) as gb:
+        try:
+            gb.remove_student(student)
+        except MissingEntry:
+            return False
+    return True
 
 
 def scores(db_url, assignment, student):

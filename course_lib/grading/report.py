@@ -27,5 +27,8 @@ def format_table(rows, headers=("student", "score", "status", "problems found"))
     return "\n".join(lines)
 
 
-def score_text(score, max_score):
-    return "-" if score is None else f"{score:g} / {max_score:g}"
+def score_text(score, max_score, pending=0):
+    """``"64 / 100"``; with points awaiting hand grading, ``"64 / 100, 18 not graded yet"``."""
+    if score is None:
+        return "-"
+    return f"{score:g} / {max_score:g}" + (f", {pending:g} not graded yet" if pending else "")

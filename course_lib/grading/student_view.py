@@ -1,0 +1,65 @@
+"""What a student reads about their submission: what they can act on, nothing else.
+
+``course autograde`` writes, per student, a status ("ok", "timeout, flagged"...) and the
+problems found, for the instructor: they name grader internals ("nbgrader failed: ...",
+"grading stopped after 300 s") and things meant for the instructor only ("suspicious
+code, please review"). :func:`notes` turns them into sentences for the student's
+feedback page: why the file could not be graded and what to do (resubmit), which cell
+overran its time or crashed, what was repaired. Anything else is left out; a failure on
+the grader's side says only that the instructor will look at it.
+"""
+
+import re
+
+# (pattern of an instructor's problem, what the student reads instead; None: as it is)
+PROBLEMS = [
+    (re.compile(r"suspicious code"), ""),
+    (re.compile(r"is not valid JSON|is an empty file"),
+     "Your file was cut off (it is not a complete notebook), so it could not be graded: "
+     "please resubmit it."),
+    (re.compile(r"is not a notebook"),
+     "Your file could not be opened as a Jupyter notebook: please resubmit the .ipynb "
+     "file saved from JupyterLab."),
+    (re.compile(r"is \d+ MB \(limit"),
+     "Your file is too large to grade: clear all outputs (Edit > Clear Outputs of All "
+     "Cells), save, and resubmit."),
+    (re.compile(r"output over the limit"),
+     "Your notebook printed more output than allowed; the rest of it was cut."),
+    (re.compile(r"ran over \d+ s|kernel died|stopped the kernel"), None),
+    (re.compile(r"restored|removed\)|ignored\)|wrongly named|replaced|is missing"), None),
+]
+
+STATUSES = {
+    "missing": "No notebook of this assignment was found in what you handed in: "
+               "please resubmit it.",
+    "timeout": "A cell ran longer than the time limit and was stopped; the tests that "
+               "needed it failed. Look for an endless loop or a very slow cell.",
+    "kernel died": "Your notebook's Python process crashed while it ran (for example it "
+                   "used too much memory); the tests that needed the cells after it failed.",
+    "grader error": "Part of the grading failed on our side, not because of your work: "
+                    "your instructor will look at it.",
+    "test failed to run": "A test could not run, not because of your work: your instructor "
+                          "will look at it.",
+    "needs regrading": "You handed in a new version after this was graded: these results "
+                       "are for your earlier version.",
+}
+
+
+def _problem_note(problem):
+    for pattern, note in PROBLEMS:
+        if pattern.search(problem):
+            return problem if note is None else note
+    return ""
+
+
+def notes(status, problems):
+    """The sentences of a student's page for an instructor's ``status`` and ``problems``."""
+    found = []
+    for part in (s.strip() for s in status.split(",")):
+        if STATUSES.get(part) and STATUSES[part] not in found:
+            found.append(STATUSES[part])
+    for problem in problems:
+        note = _problem_note(problem)
+        if note and note not in found:
+            found.append(note)
+    return found
