@@ -4,7 +4,8 @@
     course collect ps4_mlp ZIP_OR_DIR       -> submitted/<student>/ps4_mlp/
     course autograde ps4_mlp [--workers N] [--unsafe]
     course feedback ps4_mlp                 -> feedback/<student>/ps4_mlp/*.html
-    course grades ps4_mlp -o grades.csv
+    course grades ps4_mlp [-o grades.csv] [--force]
+    course remove-student NAME              -> submitted/.removed/<time>-NAME/
     course demo                             the whole cycle on examples/, in a temp copy
 
 Run it from the course root (the folder with nbgrader_config.py) or pass --root.
@@ -17,7 +18,17 @@ import sys
 from pathlib import Path
 
 import course_lib.grading.lean  # noqa: F401 (first: it makes the imports below faster)
-from course_lib.grading import autograde, collect, escape, feedback, grades, report, worker
+from course_lib.grading import (
+    autograde,
+    collect,
+    escape,
+    feedback,
+    grades,
+    remove,
+    report,
+    results,
+    worker,
+)
 from course_lib.grading.course import Course, CourseError
 
 
@@ -30,12 +41,13 @@ def cmd_release(course, args):
 
 
 def cmd_collect(course, args):
-    students = collect.collect(course, args.assignment, args.source)
-    rows = []
-    for s in students:
-        files = sorted(p.name for p in course.submitted(args.assignment, s).iterdir())
-        rows.append((s, ", ".join(files)))
-    print(report.format_table(rows, headers=("student", "files collected")))
+    done = collect.collect_submissions(course, args.assignment, args.source)
+    print(report.format_table(done.rows(course, args.assignment),
+                              headers=("student", "files collected", "submission")))
+    for line in done.ignored:
+        print(f"ignored {escape.for_terminal(line)}")
+    print(f"collected {len(done.students)} students into "
+          f"{course.submitted(args.assignment).relative_to(course.root)}/")
 
 
 def cmd_autograde(course, args):
@@ -48,21 +60,35 @@ def cmd_autograde(course, args):
         print(f"not graded: the folder submitted/{escape.for_terminal(name)} ({why})")
 
 
-def _status_rows(course, assignment):
-    header, rows = grades.grade_rows(course, assignment)
-    return [(r[0], report.score_text(r[1], r[2]), r[-2], r[-1]) for r in rows]
+def _print_results(assignment, found):
+    """The instructor's table of ``found`` (a ClassResults), then who was left out."""
+    print(found.table())
+    if found.missing:
+        print(found.missing_note(assignment))
 
 
 def cmd_feedback(course, args):
-    paths = feedback.write_feedback(course, args.assignment, progress=not args.quiet)
-    print(report.format_table(_status_rows(course, args.assignment)))
+    replaced = []
+    paths = feedback.write_feedback(course, args.assignment, progress=not args.quiet,
+                                    replaced=replaced)
+    _print_results(args.assignment, results.class_results(course, args.assignment))
     print(f"wrote {len(paths)} feedback pages under {course.root / 'feedback'}/")
+    if replaced:
+        print(f"(replaced {len(replaced)} pages written by nbgrader's generate_feedback)")
 
 
 def cmd_grades(course, args):
-    grades.write_csv(course, args.assignment, args.output)
-    print(report.format_table(_status_rows(course, args.assignment)))
+    _, _, found = grades.write_csv(course, args.assignment, args.output, force=args.force)
+    _print_results(args.assignment, found)
     print(f"wrote {args.output}")
+
+
+def cmd_remove_student(course, args):
+    done, kept = remove.remove_student(course, args.name)
+    for line in done:
+        print(line)
+    print(f"kept everything in {kept.relative_to(course.root)}/ (to undo: move the "
+          f"folders back, then `course autograde ASSIGNMENT --student NAME`)")
 
 
 def cmd_demo(course, args):
@@ -73,33 +99,53 @@ def cmd_demo(course, args):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, help="course root (default: found from cwd)")
+    parser.add_argument("--root", type=Path,
+                        help="course root (default: the nearest folder at or above the "
+                             "current one holding nbgrader_config.py)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name, func, help):
-        p = sub.add_parser(name, help=help)
+    def add(name, func, help, assignment=True):
+        p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
-        if name != "demo":
-            p.add_argument("assignment", help="e.g. ps4_mlp")
+        if assignment:
+            p.add_argument("assignment", help="e.g. ps4_mlp (a folder of solutions/)")
         return p
 
-    add("release", cmd_release, "generate the student version and fill the gradebook")
-    p = add("collect", cmd_collect, "copy submissions into submitted/")
-    p.add_argument("source", type=Path, help="a folder of student folders, or an LMS zip")
-    p = add("autograde", cmd_autograde, "grade every submission")
-    for q in (p, add("demo", cmd_demo, "the whole cycle on examples/ in a temporary copy")):
-        q.add_argument("--workers", type=int, default=2, help="students graded at once")
+    add("release", cmd_release, "generate the student version into assignments/ASSIGNMENT/ "
+        "and record its cells and points in gradebook.db")
+    p = add("collect", cmd_collect, "copy submissions into submitted/<student>/ASSIGNMENT/ "
+            "(a resubmission keeps the previous one in submitted/<student>/.history/)")
+    p.add_argument("source", type=Path,
+                   help="a folder of student folders, a folder of LMS files, or a zip of "
+                        "either")
+    p = add("autograde", cmd_autograde, "grade every submission into autograded/ and "
+            "gradebook.db; the class report goes to autograded/ASSIGNMENT.status.json")
+    demo = add("demo", cmd_demo, "the whole cycle on examples/ in a temporary copy, deleted "
+               "at the end unless --keep", assignment=False)
+    for q in (p, demo):
+        q.add_argument("--workers", type=int, default=2,
+                       help="students graded at once (default: 2)")
         q.add_argument("--unsafe", action="store_true",
                        help="run student code without the sandbox (resource limits only)")
-    sub.choices["demo"].add_argument("--keep", action="store_true",
-                                     help="keep the temporary course and print its path")
-    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
-    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
-    p.add_argument("--memory-mb", type=int, default=2048, help="kernel memory (default 2048)")
-    add("feedback", cmd_feedback, "HTML feedback per student (no hidden test code)")
-    p = add("grades", cmd_grades, "export grades as CSV")
-    p.add_argument("-o", "--output", type=Path, default=Path("grades.csv"))
+    demo.add_argument("--keep", action="store_true",
+                      help="keep the temporary course and print its path")
+    p.add_argument("--student", action="append",
+                   help="grade only this student (repeatable; default: everyone collected)")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default: 60)")
+    p.add_argument("--memory-mb", type=int, default=2048,
+                   help="kernel memory in MB (default: 2048)")
+    add("feedback", cmd_feedback, "write one HTML page per student and notebook to "
+        "feedback/<student>/ASSIGNMENT/ (no hidden test code, no traceback)")
+    p = add("grades", cmd_grades, "export grades as CSV, one row per student")
+    p.add_argument("-o", "--output", type=Path, default=Path("grades.csv"),
+                   help="the CSV file to write (default: grades.csv in the current folder)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the output file if it exists (default: refuse)")
+    p = add("remove-student", cmd_remove_student, "take a student out of the gradebook, the "
+            "reports and submitted/, autograded/, feedback/; everything is kept in "
+            "submitted/.removed/", assignment=False)
+    p.add_argument("name", help="the student id, as in submitted/<student>/")
     return parser
 
 

@@ -3,7 +3,8 @@
 It copies the course's nbgrader_config.py and solutions/ into a temporary folder, then
 runs release, collect (the sample class in ``examples/ps4_mlp/``),
 autograde, feedback and grades there, printing each step's table. Nothing in the
-repository changes.
+repository changes. The paths it prints are inside that temporary course, which is
+deleted at the end (it says so) unless ``keep``.
 """
 
 import shutil
@@ -11,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from course_lib.grading import autograde, feedback, grades, report, worker
-from course_lib.grading.collect import collect
+from course_lib.grading.collect import collect_submissions
 
 ASSIGNMENT = "ps4_mlp"
 
@@ -33,18 +34,18 @@ def run_demo(course, workers=2, unsafe=False, assignment=ASSIGNMENT, keep=False)
         shutil.copyfile(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
         shutil.copytree(course.source(assignment), root / "solutions" / assignment)
         demo_course = type(course)(root)
+        print(f"working in a temporary course, {root}: "
+              + ("kept at the end" if keep else "deleted at the end (--keep keeps it)"))
 
         _step(f"course release {assignment}")
         subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
                         "--force", "--log-level=WARN"], cwd=root, check=True)
-        print(f"released {assignment} into a temporary course at {root}")
+        print(f"released {assignment} into assignments/{assignment}/")
 
         _step(f"course collect {assignment} examples/{assignment}")
-        students = collect(demo_course, assignment, samples)
-        print(report.format_table(
-            [(s, ", ".join(sorted(p.name for p in demo_course.submitted(assignment, s)
-                                  .iterdir()))) for s in students],
-            headers=("student", "files collected")))
+        done = collect_submissions(demo_course, assignment, samples)
+        print(report.format_table(done.rows(demo_course, assignment),
+                                  headers=("student", "files collected", "submission")))
 
         if not unsafe:
             ok, why = worker.sandbox_status()
@@ -60,13 +61,13 @@ def run_demo(course, workers=2, unsafe=False, assignment=ASSIGNMENT, keep=False)
         print(f"wrote {len(pages)} pages, e.g. {pages[0].relative_to(root)}")
 
         _step(f"course grades {assignment} -o grades.csv")
-        header, rows = grades.write_csv(demo_course, assignment, root / "grades.csv")
-        print(report.format_table([(r[0], report.score_text(r[1], r[2]), r[-2], r[-1])
-                                   for r in rows]))
+        header, _, found = grades.write_csv(demo_course, assignment, root / "grades.csv")
+        print(found.table())
         print(f"wrote grades.csv with columns: {', '.join(header)}")
         return results
     finally:
         if keep:
-            print(f"kept {tmp}")
+            print(f"\nkept the temporary course: {tmp / 'course'}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+            print(f"\ndeleted the temporary course {tmp / 'course'}")
