@@ -6,7 +6,8 @@ The student's process is hostile: everything that decides or shows a grade lives
 it.
 
 * :mod:`.course`     where things live in a course directory; what a valid student id is;
-* :mod:`.collect`    brings submissions into ``submitted/``, refusing hostile names;
+* :mod:`.collect`    brings submissions into ``submitted/``, refusing hostile names,
+  keeping what it replaces;
 * :mod:`.preflight`  checks each submission before it runs and stages a repaired copy;
 * :mod:`.kernel`     the student's kernel: resource limits, then ipykernel;
 * :mod:`.sandbox`    bubblewrap around that kernel and around the test process;
@@ -21,5 +22,9 @@ it.
 * :mod:`.lean`       skips a slow optional import of jsonschema (imported first);
 * :mod:`.autograde`  grades a class with N workers and merges into ``gradebook.db``;
 * :mod:`.escape`     submission text made safe for the terminal, CSV and HTML;
+* :mod:`.results`    the autograde report joined with the gradebook's marks;
+* :mod:`.student_view` what a student's feedback says about their submission;
+* :mod:`.safe_feedback` nbgrader's own feedback without hidden tests or tracebacks;
+* :mod:`.remove`     ``course remove-student``: out of the course, a copy kept;
 * :mod:`.feedback`, :mod:`.grades`, :mod:`.gradebook`, :mod:`.report`, :mod:`.demo`.
 """
