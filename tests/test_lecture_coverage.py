@@ -7,10 +7,14 @@ higher level) holds at least one code cell that was executed: the topic is taugh
 code that runs, and ``pytest --nbval`` re-runs that code.
 """
 
+import contextlib
+import io
+import re
 from pathlib import Path
 
 import mistune
 import nbformat
+import numpy as np
 import pytest
 
 LECTURES = Path(__file__).resolve().parents[1] / "lectures"
@@ -106,3 +110,90 @@ def test_each_slide_topic_has_a_section_with_running_code(slide, notebook, secti
         f"slide {slide!r}: the {len(code)} code cell(s) of section {section!r} in {notebook} "
         "were never executed (lectures are committed executed)"
     )
+
+
+# ---------------------------------------------------------------- exercises
+#
+# An exercise cell calls ``check("<id>", answer)`` from ``course_lib.exercises`` with
+# ``answer = ...``; the answers sit in one collapsed code cell at the end (tagged
+# "answers", ``source_hidden``) that defines ``ANSWERS = {id: answer}`` from imports alone.
+
+EXERCISE_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.\w+)["']""")
+NOTEBOOKS = sorted(LECTURES.glob("*.ipynb"))
+
+
+def exercise_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"
+            and "answers" not in cell.metadata.get("tags", [])
+            and EXERCISE_CALL.search(cell.source)]
+
+
+def answers_cell(notebook):
+    cells = [cell for cell in notebook.cells if "answers" in cell.metadata.get("tags", [])]
+    assert len(cells) == 1, "expected exactly one code cell tagged 'answers'"
+    return cells[0]
+
+
+def stored_answers(notebook):
+    """Run the answers cell on its own (it may import, nothing else) and return ANSWERS."""
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(answers_cell(notebook).source, "<answers cell>", "exec"), namespace)
+    return namespace["ANSWERS"]
+
+
+def wrong_versions(answer):
+    """Answers that differ from ``answer`` in a sign, a value or a shape; computed, not stored."""
+    if isinstance(answer, (bool, np.bool_)):
+        return [not answer]
+    if isinstance(answer, (int, np.integer)):
+        return [answer + 1, -answer - 1]
+    if isinstance(answer, (float, np.floating)):
+        return [answer * 1.5 + 0.1, -answer]
+    if isinstance(answer, np.ndarray):
+        return [-answer - 1, answer + 0.5, answer.ravel()[:-1]]
+    if isinstance(answer, (tuple, list)):
+        return [type(answer)(answer[:k] + type(answer)([variant]) + answer[k + 1:])
+                for k, item in enumerate(answer) for variant in wrong_versions(item)]
+    if isinstance(answer, dict):
+        return [{**answer, key: variant} for key, item in answer.items()
+                for variant in wrong_versions(item)]
+    if callable(answer):
+        return [lambda *args, f=answer: -np.asarray(f(*args)),
+                lambda *args, f=answer: np.asarray(f(*args)) + 0.5]
+    return []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
+def test_every_lecture_has_checked_exercises_left_blank(path):
+    notebook = nbformat.read(path, as_version=4)
+    cells = exercise_cells(notebook)
+    assert cells, f"{path.name} has no exercise (a cell calling check(\"NN.name\", answer))"
+    for cell in cells:
+        shown = "".join(output.get("text", "") + output.get("data", {}).get("text/plain", "")
+                        for output in cell.outputs)
+        assert "not attempted yet" in shown, (
+            f"{path.name}: exercise cell {cell.source[:60]!r} was not executed blank")
+    hidden = answers_cell(notebook).metadata.get("jupyter", {}).get("source_hidden")
+    assert hidden, f"{path.name}: the answers cell is not collapsed (jupyter.source_hidden)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
+def test_each_checker_accepts_the_stored_answer_and_rejects_a_wrong_one(path):
+    from course_lib.exercises import check
+
+    notebook = nbformat.read(path, as_version=4)
+    asked = {m for cell in exercise_cells(notebook) for m in EXERCISE_CALL.findall(cell.source)}
+    answers = stored_answers(notebook)
+    assert set(answers) == asked, (
+        f"{path.name}: exercises without answers {asked - set(answers)}, "
+        f"answers without exercises {set(answers) - asked}")
+    for exercise_id, answer in answers.items():
+        verdict = check(exercise_id, answer)
+        assert verdict.ok is True, f"the stored answer fails its own check: {verdict}"
+        assert check(exercise_id, ...).ok is None
+        wrong = [check(exercise_id, variant) for variant in wrong_versions(answer)]
+        rejected = [v for v in wrong if v.ok is False]
+        assert rejected, f"{exercise_id}: no wrong version of the answer was rejected"
+        for verdict in rejected:
+            assert verdict.message, f"{exercise_id}: a rejection must say what is wrong"
