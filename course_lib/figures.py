@@ -13,7 +13,7 @@ from course_lib.plotting import PALETTE
 
 
 def _axes(ax, figsize):
-    return plt.subplots(figsize=figsize)[1] if ax is None else ax
+    return plt.subplots(figsize=figsize, layout="constrained")[1] if ax is None else ax
 
 
 def draw_line(ax, w, b, **style):

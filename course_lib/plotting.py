@@ -14,7 +14,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def _axes(ax):
-    return plt.subplots(figsize=(4.5, 4))[1] if ax is None else ax
+    return plt.subplots(figsize=(4.5, 4), layout="constrained")[1] if ax is None else ax
 
 
 def plot_points(X, y, ax=None, labels=None, size=30):
