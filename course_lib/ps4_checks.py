@@ -31,7 +31,8 @@ def describe_inputs(**arrays):
     return ", ".join(parts) + (" (a batch of one)" if one_row else "")
 
 
-def assert_matches(actual, expected, what, likely_mistakes=None):
+def assert_matches(actual, expected, what, likely_mistakes=None, inputs=None,
+                   if_not_finite=""):
     """Fail with a readable message unless ``actual`` equals ``expected`` (to rounding).
 
     Args:
@@ -40,6 +41,9 @@ def assert_matches(actual, expected, what, likely_mistakes=None):
         what: names the value and the call, e.g. ``"dW from linear_backward with x (4, 3)"``.
         likely_mistakes: optional dict message -> array: if ``actual`` equals one of these
             arrays, that message is the explanation.
+        inputs: optional ``(name, array of expected's shape)``: a NaN or inf is reported
+            with the input value where it appeared (``nan at index (0, 1), where x = 1000``).
+        if_not_finite: the fix to suggest when ``actual`` holds NaN or inf.
     """
     expected = np.asarray(expected, dtype=np.float64)
     if expected.ndim > 0 and not isinstance(actual, np.ndarray):
@@ -59,7 +63,7 @@ def assert_matches(actual, expected, what, likely_mistakes=None):
         raise AssertionError(f"{what}: expected real numbers, got dtype {actual.dtype}")
     actual = actual.astype(np.float64)
     if not np.all(np.isfinite(actual)):
-        raise AssertionError(f"{what}: contains NaN or inf: {actual!r}")
+        raise AssertionError(_not_finite(actual, what, inputs, if_not_finite))
     if np.allclose(actual, expected, rtol=RTOL, atol=ATOL):
         return
     for message, wrong in (likely_mistakes or {}).items():
@@ -82,6 +86,18 @@ def assert_matches(actual, expected, what, likely_mistakes=None):
     )
 
 
+def _not_finite(actual, what, inputs, fix):
+    """``"<what>: nan at index (0, 1), where x = 1000 (2 of 6 entries); <fix>"``."""
+    bad = ~np.isfinite(actual)
+    first = tuple(int(i) for i in np.argwhere(bad)[0]) if actual.ndim else ()
+    value = actual[first] if actual.ndim else actual
+    where = f" at index {first}" if actual.ndim else ""
+    if inputs is not None and np.shape(inputs[1]) == actual.shape and actual.ndim:
+        where += f", where {inputs[0]} = {float(np.asarray(inputs[1])[first]):g}"
+    count = f" ({int(bad.sum())} of {actual.size} entries)" if actual.ndim else ""
+    return f"{what}: {float(value)}{where}{count}" + (f"; {fix}" if fix else "")
+
+
 def _constant_ratio(actual, expected):
     """The number ``c`` with ``actual == c * expected``, if there is one (and it is not 1)."""
     big = np.abs(expected) > 1e-12
@@ -94,11 +110,21 @@ def _constant_ratio(actual, expected):
     return None
 
 
+IN_PLACE_FIXES = {
+    "x": "compute a new array instead (np.maximum(x, 0), not x[x < 0] = 0)",
+    "dout": "start from a copy (dx = dout.copy(), then change dx): `dx = dout` makes dx "
+            "the same array, so changing dx changes dout",
+    "scores": "compute a new array instead (shifted = scores - scores.max(axis=1, "
+              "keepdims=True), not scores -= ...)",
+}
+
+
 def _unchanged(before, after, name, call):
-    if not np.array_equal(before, after):
+    if not np.array_equal(before, after, equal_nan=True):
+        fix = IN_PLACE_FIXES.get(name, "compute new arrays instead of changing the inputs")
         raise AssertionError(
-            f"{call} changed its input {name} in place; compute a new array instead "
-            f"(for example np.maximum(x, 0) rather than x[x < 0] = 0)"
+            f"{call} changed its argument {name} in place; PS4 asks you to leave every "
+            f"argument unchanged (your gradient check reuses dout, a network reuses x): {fix}"
         )
 
 
@@ -178,37 +204,76 @@ def _activation_mistakes(name, x, dout, a, slope):
     return forward, backward
 
 
-def check_activation(name, forward, backward, shape, seed, scale=3.0, a=None):
+def _overflow_fix(name, stage, x, actual):
+    """The fix that fits where a non-finite value appeared (the sign of x there)."""
+    bad = ~np.isfinite(np.asarray(actual, dtype=np.float64))
+    if name != "sigmoid" or not bad.any():
+        return ""
+    positive = bool(np.asarray(x)[bad].flat[0] > 0)
+    if stage == "backward":
+        return ("the slope overflowed; compute it from s = sigmoid_forward(x) as s * (1 - s), "
+                "which stays in [0, 1/4]")
+    if positive:
+        return ("exp(x) overflows to inf for large positive x, and inf / inf is nan; for "
+                "x >= 0 compute 1 / (1 + exp(-x)) (or use 0.5 * (1 + tanh(x / 2)) everywhere)")
+    return ("exp(-x) overflows to inf for large negative x, and inf / inf is nan; for x < 0 "
+            "compute exp(x) / (1 + exp(x)) (or use 0.5 * (1 + tanh(x / 2)) everywhere)")
+
+
+def check_activation(name, forward, backward, shape, seed, scale=3.0, a=None, x=None):
     """Check ``forward(x[, a])`` and ``backward(dout, x[, a])`` against course_lib's layer.
 
     Args:
         name: ``"relu"``, ``"sigmoid"`` or ``"leaky_relu"``.
         shape: of ``x``; ``scale`` multiplies standard normal entries (large for saturation).
         a: leaky ReLU's slope, passed as the last argument when given.
+        x: the input itself, instead of a random one (``shape``, ``scale`` are then unused).
     """
     rng = np.random.default_rng(seed)
-    x = scale * rng.standard_normal(shape)
-    dout = rng.uniform(-1.0, 1.0, size=shape)
+    x = scale * rng.standard_normal(shape) if x is None else np.asarray(x, dtype=np.float64)
+    dout = rng.uniform(-1.0, 1.0, size=x.shape)
     extra = () if a is None else (a,)
     suffix = "" if a is None else f", a={a}"
     layer = ACTIVATIONS[name](a)
-    expected_out = layer.forward(x)
-    expected_dx = layer.backward(dout)
-    slope = np.asarray(layer.df(x, expected_out), dtype=np.float64)
+    with np.errstate(over="ignore"):
+        expected_out = layer.forward(x)
+        expected_dx = layer.backward(dout)
+        slope = np.asarray(layer.df(x, expected_out), dtype=np.float64)
     forward_mistakes, backward_mistakes = _activation_mistakes(name, x, dout, a, slope)
+    largest = f", |x| up to {np.max(np.abs(x)):g}" if np.max(np.abs(x)) >= 100 else ""
 
     x_in = x.copy()
-    call = f"{name}_forward with {describe_inputs(x=x)}{suffix}"
+    call = f"{name}_forward with {describe_inputs(x=x)}{suffix}{largest}"
     out = forward(x_in, *extra)
     _unchanged(x, x_in, "x", call)
-    assert_matches(out, expected_out, f"output of {call}", forward_mistakes)
+    assert_matches(out, expected_out, f"output of {call}", forward_mistakes, inputs=("x", x),
+                   if_not_finite=_overflow_fix(name, "forward", x, _finite_view(out, x)))
 
     x_in, dout_in = x.copy(), dout.copy()
-    call = f"{name}_backward with {describe_inputs(dout=dout, x=x)}{suffix}"
+    call = f"{name}_backward with {describe_inputs(dout=dout, x=x)}{suffix}{largest}"
     dx = backward(dout_in, x_in, *extra)
     _unchanged(x, x_in, "x", call)
     _unchanged(dout, dout_in, "dout", call)
-    assert_matches(dx, expected_dx, f"dx from {call}", backward_mistakes)
+    assert_matches(dx, expected_dx, f"dx from {call}", backward_mistakes, inputs=("x", x),
+                   if_not_finite=_overflow_fix(name, "backward", x, _finite_view(dx, x)))
+
+
+def _finite_view(value, x):
+    """``value`` as a float array of x's shape when it is one, else an all-finite stand-in."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.zeros(np.shape(x))
+    return array if array.shape == np.shape(x) else np.zeros(np.shape(x))
+
+
+def check_activation_extremes(name, forward, backward, values, seed=0, a=None):
+    """The activation at ``+-v`` for each ``v`` in ``values``: finite and correct both ways.
+
+    ``x`` has one row per value, ``[-v, -1, 1, v]``, so saturation is checked on both sides.
+    """
+    x = np.array([[-v, -1.0, 1.0, v] for v in values], dtype=np.float64)
+    check_activation(name, forward, backward, shape=None, seed=seed, a=a, x=x)
 
 
 def _scores_and_labels(n, c, seed, scale):
@@ -255,11 +320,19 @@ def check_softmax_large_logits(softmax_cross_entropy, n, c, seed, scale=1e4):
     scores, labels = _scores_and_labels(n, c, seed, scale)
     with np.errstate(all="ignore"):
         call, loss, dscores = _call_loss(softmax_cross_entropy, scores, labels)
-    if not np.isfinite(loss) or not np.all(np.isfinite(dscores)):
+    grad_finite = bool(np.all(np.isfinite(np.asarray(dscores, dtype=np.float64))))
+    if not np.isfinite(loss) and grad_finite:
+        raise AssertionError(
+            f"{call}: logits of size about {scale:g} give a loss of {loss} but a finite "
+            "gradient: a probability rounded to 0 before its log (log 0 = -inf). Compute the "
+            "log-probabilities directly, log p = s - max - log(sum(exp(s - max))), and take "
+            "the loss from them, not np.log of the probabilities")
+    if not grad_finite:
         raise AssertionError(
             f"{call}: logits of size about {scale:g} give a loss of {loss} and "
-            f"{int(np.sum(~np.isfinite(dscores)))} non-finite gradient entries; subtract each "
-            f"row's maximum before exp (softmax does not change, exp no longer overflows)"
+            f"{int(np.sum(~np.isfinite(dscores)))} non-finite gradient entries: exp overflowed; "
+            f"subtract each row's maximum before exp (softmax does not change, and every "
+            f"exponent is then <= 0)"
         )
     expected_loss, expected_dscores = _losses.softmax_cross_entropy(scores, labels)
     assert_matches(loss, expected_loss, f"loss from {call}")
@@ -341,17 +414,20 @@ def check_gradient_reports(reports):
         raise AssertionError(f"gradient_reports must be a dict with the keys "
                              f"{sorted(GRADIENT_REPORTS)}, got {got}")
     for name, expected_names in GRADIENT_REPORTS.items():
-        report = reports[name]
-        if not isinstance(report, GradcheckReport):
-            raise AssertionError(f"gradient_reports[{name!r}] must be a GradcheckReport, got "
-                                 f"{type(report).__name__}")
-        names = {check.name for check in report.checks}
-        if names != expected_names or report.method != "full":
-            raise AssertionError(f"gradient_reports[{name!r}] must be a full check of "
-                                 f"{sorted(expected_names)}, got a {report.method} check of "
-                                 f"{sorted(names)}")
-        if not report.ok:
-            raise AssertionError(f"gradient_reports[{name!r}] fails:\n{report!r}")
+        _check_report(f"gradient_reports[{name!r}]", reports[name], expected_names)
+
+
+def _check_report(what, report, expected_names):
+    """``report`` must be a passing full GradcheckReport of exactly ``expected_names``."""
+    if not isinstance(report, GradcheckReport):
+        raise AssertionError(f"{what} must be the GradcheckReport of a gradient check, got "
+                             f"{type(report).__name__}")
+    names = {check.name for check in report.checks}
+    if names != expected_names or report.method != "full":
+        raise AssertionError(f"{what} must be a full check of {sorted(expected_names)}, got "
+                             f"a {report.method} check of {sorted(names)}")
+    if not report.ok:
+        raise AssertionError(f"{what} fails:\n{report!r}")
 
 
 def check_backward_numerically(name, forward, backward, shapes, seed):
@@ -377,7 +453,100 @@ def check_backward_numerically(name, forward, backward, shapes, seed):
                              f"({describe_inputs(**inputs)}) fails:\n{report!r}")
 
 
-# --- parts 5 and 6: two-layer MLPs -------------------------------------------------------
+# --- part 5: backpropagation through a two-layer network ---------------------------------
+
+
+def _two_layer_problem(n, d, h, c, seed):
+    """Random params (He-scaled), inputs ``X (n, d)`` and labels ``y (n,)`` in ``0..c-1``."""
+    rng = np.random.default_rng(seed)
+    params = {"W1": rng.normal(0, np.sqrt(2 / d), (d, h)), "b1": 0.1 * rng.standard_normal(h),
+              "W2": rng.normal(0, np.sqrt(2 / h), (h, c)), "b2": 0.1 * rng.standard_normal(c)}
+    return params, rng.standard_normal((n, d)), rng.integers(0, c, size=n)
+
+
+def _two_layer_reference(params, X, y):
+    """``(loss, grads, pre-activation, hidden)`` of course_lib's Linear-ReLU-Linear + loss."""
+    model = reference_mlp(params)
+    scores = model.forward(X)
+    loss, dscores = _losses.softmax_cross_entropy(scores, y)
+    model.backward(dscores)
+    grads = {"W1": model[0].grads["W"], "b1": model[0].grads["b"],
+             "W2": model[2].grads["W"], "b2": model[2].grads["b"]}
+    pre = X @ params["W1"] + params["b1"]
+    return loss, {k: v.copy() for k, v in grads.items()}, pre, np.maximum(pre, 0), dscores
+
+
+def _call_two_layer(two_layer_loss, n, d, h, c, seed):
+    params, X, y = _two_layer_problem(n, d, h, c, seed)
+    call = (f"two_layer_loss with W1 {params['W1'].shape}, b1 {params['b1'].shape}, "
+            f"W2 {params['W2'].shape}, b2 {params['b2'].shape}, X {X.shape}, y {y.shape}"
+            + (" (a batch of one)" if n == 1 else ""))
+    given = {k: v.copy() for k, v in params.items()}
+    loss, grads = _expect_tuple(two_layer_loss(given, X.copy(), y.copy()), 2, call,
+                                "(loss, grads)")
+    for key in MLP_KEYS:
+        _unchanged(params[key], given[key], key, call)
+    return call, params, X, y, loss, grads
+
+
+def check_two_layer_loss(two_layer_loss, n, d, h, c, seed):
+    """The loss of ``two_layer_loss(params, X, y)``: softmax cross-entropy of the scores."""
+    call, params, X, y, loss, _ = _call_two_layer(two_layer_loss, n, d, h, c, seed)
+    if np.ndim(loss) != 0:
+        raise AssertionError(f"loss from {call}: must be one number (the mean over the "
+                             f"batch), got shape {np.shape(loss)}")
+    expected, _, pre, _, _ = _two_layer_reference(params, X, y)
+    no_relu = _losses.softmax_cross_entropy(pre @ params["W2"] + params["b2"], y)[0]
+    assert_matches(loss, expected, f"loss from {call}", {
+        "this is the loss without the ReLU: apply it to x @ W1 + b1": no_relu,
+        "this is the sum over the batch; the loss is the mean (divide by N)": expected * n,
+    })
+
+
+def check_two_layer_gradients(two_layer_loss, n, d, h, c, seed):
+    """``grads`` of ``two_layer_loss``: dict W1, b1, W2, b2, each the chain rule's value."""
+    call, params, X, y, _, grads = _call_two_layer(two_layer_loss, n, d, h, c, seed)
+    if not isinstance(grads, dict) or set(grads) != set(MLP_KEYS):
+        got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
+        raise AssertionError(f"grads from {call}: expected a dict with the keys "
+                             f"{list(MLP_KEYS)}, got {got}")
+    _, expected, pre, hidden, dscores = _two_layer_reference(params, X, y)
+    dhidden = dscores @ params["W2"].T
+    unmasked = {"W1": X.T @ dhidden, "b1": dhidden.sum(axis=0)}
+    mistakes = {
+        "W2": {"dW2 must use the hidden activations relu(x @ W1 + b1), not x @ W1 + b1":
+               pre.T @ dscores},
+        "W1": {"dW1 is missing the ReLU's mask: multiply the gradient reaching the hidden "
+               "layer by (x @ W1 + b1 > 0) before going further back": unmasked["W1"]},
+        "b1": {"db1 is missing the ReLU's mask: multiply the gradient reaching the hidden "
+               "layer by (x @ W1 + b1 > 0) before summing": unmasked["b1"]},
+    }
+    for key in MLP_KEYS:
+        assert_matches(grads[key], expected[key], f"grads[{key!r}] from {call}",
+                       mistakes.get(key))
+
+
+def check_two_layer_numerically(two_layer_loss, n, d, h, c, seed):
+    """Gradient-check ``two_layer_loss``'s grads against its own loss, numerically."""
+    params, X, y = _two_layer_problem(n, d, h, c, seed)
+    call = f"two_layer_loss with X {X.shape}, {h} hidden units, {c} classes"
+    _, grads = _expect_tuple(two_layer_loss({k: v.copy() for k, v in params.items()},
+                                            X.copy(), y.copy()), 2, call, "(loss, grads)")
+    if not isinstance(grads, dict) or set(grads) != set(MLP_KEYS):
+        raise AssertionError(f"grads from {call}: expected a dict with the keys "
+                             f"{list(MLP_KEYS)}")
+    report = check_gradients(lambda: float(two_layer_loss(params, X, y)[0]), params,
+                             {k: np.asarray(grads[k], dtype=np.float64) for k in MLP_KEYS})
+    if not report.ok:
+        raise AssertionError(f"a numerical gradient check of your {call} fails:\n{report!r}")
+
+
+def check_two_layer_report(report):
+    """``report``: a passing full gradient check of W1, b1, W2, b2 (the student's own)."""
+    _check_report("two_layer_report", report, set(MLP_KEYS))
+
+
+# --- parts 6 and 7: two-layer MLPs -------------------------------------------------------
 
 
 def reference_mlp(params):

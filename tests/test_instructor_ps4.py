@@ -88,5 +88,5 @@ def test_ps4_feedback_hides_hidden_tests(graded):
     assert hidden_lines, "PS4 has hidden tests"
     for student in ("ada", "ben", "cleo", "dev", "eve", "fay"):
         page = (course.feedback("ps4_mlp", student) / "ps4_mlp.html").read_text()
-        assert "Part 1: a linear layer (15 points)" in page
+        assert "Part 1: a linear layer (12 points)" in page
         assert not [line for line in hidden_lines if line in page]

@@ -32,7 +32,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from course_lib import ps4_checks as checks
 
-PART_NUMBERS = list(range(1, 8))
+PART_NUMBERS = list(range(1, 9))
 FIRST_THREE_PARTS = {1, 2, 3}
 
 
@@ -173,7 +173,102 @@ def softmax_ce_naive(scores, labels):
     return -np.mean(np.log(p[np.arange(n), labels])), d / n
 
 
+def two_layer(params, X, y, mask=True, relu=True, mean=True, keep_pre=False):
+    """Linear-ReLU-linear softmax cross-entropy, with switches for the usual slips."""
+    z = X @ params["W1"] + params["b1"]
+    h = np.maximum(z, 0) if relu else z
+    loss, d = softmax_ce(h @ params["W2"] + params["b2"], y)
+    if not mean:
+        loss, d = loss * len(y), d * len(y)
+    dh = d @ params["W2"].T
+    dz = dh * (z > 0) if mask else dh
+    return loss, {"W1": X.T @ dz, "b1": dz.sum(0), "W2": (z if keep_pre else h).T @ d,
+                  "b2": d.sum(0)}
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def relu_backward_aliasing(dout, x):
+    dx = dout
+    dx[x <= 0] = 0
+    return dx
+
+
+def softmax_ce_in_place(scores, labels):
+    scores -= scores.max(axis=1, keepdims=True)
+    return softmax_ce(scores, labels)
+
+
+def softmax_ce_log_of_probs(scores, labels):
+    n = len(labels)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    d = p.copy()
+    d[np.arange(n), labels] -= 1
+    return -np.mean(np.log(p[np.arange(n), labels])), d / n
+
+
 MISTAKES = {
+    "sigmoid as exp(x) / (1 + exp(x)) overflows for large positive x": (
+        lambda: checks.check_activation_extremes(
+            "sigmoid", lambda x: np.exp(x) / (1 + np.exp(x)),
+            lambda d, x: d * sigmoid(x) * (1 - sigmoid(x)), [1000.0]),
+        "where x = 1000 (1 of 4 entries); exp(x) overflows to inf for large positive x"),
+    "sigmoid as 1 - exp(-x) / (1 + exp(-x)) overflows for large negative x": (
+        lambda: checks.check_activation_extremes(
+            "sigmoid", lambda x: 1 - np.exp(-x) / (1 + np.exp(-x)),
+            lambda d, x: d * sigmoid(x) * (1 - sigmoid(x)), [1000.0]),
+        "where x = -1000 (1 of 4 entries); exp(-x) overflows to inf for large negative x"),
+    "sigmoid slope from exp(-x) overflows": (
+        lambda: checks.check_activation_extremes(
+            "sigmoid", sigmoid, lambda d, x: d * np.exp(-x) / (1 + np.exp(-x)) ** 2, [1000.0]),
+        "compute it from s = sigmoid_forward(x) as s * (1 - s)"),
+    "relu backward with dx = dout changes dout": (
+        lambda: checks.check_activation("relu", relu_forward, relu_backward_aliasing, (4, 3), 0),
+        "changed its argument dout in place"),
+    "softmax shifts its scores in place": (
+        lambda: checks.check_softmax_loss(softmax_ce_in_place, 5, 3, 0),
+        "shifted = scores - scores.max(axis=1, keepdims=True)"),
+    "log of probabilities that rounded to 0": (
+        lambda: checks.check_softmax_large_logits(softmax_ce_log_of_probs, 4, 3, 0),
+        "a probability rounded to 0 before its log"),
+    "two-layer loss without the ReLU": (
+        lambda: checks.check_two_layer_loss(lambda p, X, y: two_layer(p, X, y, relu=False),
+                                            5, 4, 6, 3, 0), "without the ReLU"),
+    "two-layer loss summed over the batch": (
+        lambda: checks.check_two_layer_loss(lambda p, X, y: two_layer(p, X, y, mean=False),
+                                            5, 4, 6, 3, 0), "the loss is the mean"),
+    "two-layer gradients without the ReLU's mask": (
+        lambda: checks.check_two_layer_gradients(
+            lambda p, X, y: two_layer(p, X, y, mask=False), 5, 4, 6, 3, 0),
+        "missing the ReLU's mask"),
+    "dW2 from the pre-activations": (
+        lambda: checks.check_two_layer_gradients(
+            lambda p, X, y: two_layer(p, X, y, keep_pre=True), 5, 4, 6, 3, 0),
+        "must use the hidden activations"),
+    "two-layer grads as a tuple": (
+        lambda: checks.check_two_layer_gradients(
+            lambda p, X, y: (two_layer(p, X, y)[0], tuple(two_layer(p, X, y)[1].values())),
+            5, 4, 6, 3, 0), "expected a dict with the keys"),
+    "two-layer loss that changes params": (
+        lambda: checks.check_two_layer_loss(
+            lambda p, X, y: (p["W1"].fill(0), two_layer(p, X, y))[1], 5, 4, 6, 3, 0),
+        "changed its argument W1 in place"),
+    "two-layer gradients that disagree with the loss": (
+        lambda: checks.check_two_layer_numerically(
+            lambda p, X, y: (two_layer(p, X, y)[0], {**two_layer(p, X, y)[1], "b2": np.zeros(2)}),
+            4, 2, 3, 2, 0), "a numerical gradient check of your two_layer_loss"),
+    "a report of a directional check": (
+        lambda: checks.check_two_layer_report(checks.check_gradients(
+            lambda: 0.0, {"W1": np.zeros(2)}, {"W1": np.zeros(2)}, method="directional")),
+        "must be a full check of ['W1', 'W2', 'b1', 'b2']"),
+    "xor weights without a margin": (
+        lambda: checks.check_xor_weights({"W1": np.ones((2, 2)), "b1": np.array([0.0, -1.0]),
+                                          "W2": np.array([[1.0], [-2.0]]), "b2": np.zeros(1)},
+                                         n_per_corner=10, noise=0.03, seed=0),
+        "points within noise 0.03 of the corners"),
     "forward without bias": (
         lambda: checks.check_linear_forward(lambda x, W, b: x @ W, 4, 3, 2, 0), "bias b"),
     "forward squeezes a batch of one": (
@@ -263,6 +358,13 @@ def test_correct_implementations_pass_the_checks():
         checks.check_softmax_large_logits(softmax_ce, n, 4, seed=n)
         checks.check_backward_numerically("relu_backward", relu_forward, relu_backward,
                                           {"x": (n, 3)}, seed=n)
+        checks.check_activation_extremes("sigmoid", sigmoid, lambda d, x: d * sigmoid(x) * (
+            1 - sigmoid(x)), [1000.0, 1e300], seed=n)
+        checks.check_activation_extremes("leaky_relu", leaky_forward, leaky_backward,
+                                         [1000.0], seed=n, a=0.2)
+        checks.check_two_layer_loss(two_layer, n, 3, 4, 2, seed=n)
+        checks.check_two_layer_gradients(two_layer, n, 3, 4, 2, seed=n)
+        checks.check_two_layer_numerically(two_layer, n, 3, 4, 2, seed=n)
 
 
 # --- nbgrader in a temporary copy of the course ------------------------------------------

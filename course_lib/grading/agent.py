@@ -22,6 +22,8 @@ the data that crosses.
 
 import json
 
+import numpy as np
+
 from course_lib.grading import channel
 
 CALLBACK_PROMPT = "course-grader-callback:"
@@ -113,18 +115,27 @@ class RemoteCallback:
 
 
 def call(name, request):
-    """Call the notebook's ``name`` with ``request`` = encoded ``{"args", "kwargs"}``."""
+    """Call the notebook's ``name`` with ``request`` = encoded ``{"args", "kwargs"}``.
+
+    The answer holds the result, and the arguments the call changed in place (by path).
+    """
     try:
         message = channel.decode(request, make_callback=RemoteCallback)
         function = _shell().user_ns[name]
     except (channel.ChannelError, KeyError) as e:
         return _reply(error={"ename": type(e).__name__, "evalue": str(e)}, stage="grader")
+    arguments = [list(message["args"]), message["kwargs"]]
+    before = [(path, array, array.copy()) for path, array in channel.arrays_in(arguments)]
     try:
-        result = function(*message["args"], **message["kwargs"])
+        result = function(*arguments[0], **arguments[1])
     except BaseException as e:  # the student's code raised: that is the answer
         return _reply(error={"ename": type(e).__name__, "evalue": str(e)[:2000]})
+    after = dict(channel.arrays_in(arguments))
+    changed = [[list(path), channel.to_plain(after[path])] for path, array, copy in before
+               if path in after and not (after[path] is array and np.array_equal(
+                   array, copy, equal_nan=True))]
     try:
-        return _reply(value=_sendable(result, channel.MAX_MESSAGE_CHARS)[0])
+        return _reply(value=_sendable(result, channel.MAX_MESSAGE_CHARS)[0], changed=changed)
     except channel.Unsendable as e:
         return _reply(unsendable=str(e))
     except Exception as e:

@@ -113,6 +113,26 @@ def to_plain(value, callbacks=None, depth=0):
     raise Unsendable(describe(value))
 
 
+def arrays_in(value, path=(), depth=0):
+    """``[(path, array)]`` for the numpy arrays inside lists, tuples and str-keyed dicts.
+
+    A call's arguments are copied across the channel, so an argument the called function
+    changes in place is sent back by path (:mod:`course_lib.grading.agent`) and written
+    into the caller's array: in-place changes behave as in one process.
+    """
+    if isinstance(value, np.ndarray):
+        return [(path, value)]
+    found = []
+    if depth < MAX_DEPTH and type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            found += arrays_in(item, (*path, i), depth + 1)
+    elif depth < MAX_DEPTH and type(value) is dict:
+        for key, item in value.items():
+            if type(key) is str:
+                found += arrays_in(item, (*path, key), depth + 1)
+    return found
+
+
 def encode(value, callbacks=None):
     """``value`` as JSON text (see :func:`to_plain`); raises :class:`Unsendable`."""
     text = json.dumps(to_plain(value, callbacks), allow_nan=False, separators=(",", ":"))

@@ -37,6 +37,8 @@ import os
 import re
 import sys
 
+import numpy as np
+
 from course_lib.grading import channel
 
 MAX_TEST_OUTPUT = 20_000  # characters a test may print into its cell
@@ -108,7 +110,7 @@ class Link:
                 if message["op"] == "callback":
                     self.send(op="callback_reply", reply=self._run_callback(message["request"]))
                 elif message["op"] == "reply":
-                    return self._answer(name, message)
+                    return self._answer(name, message, [list(args), kwargs])
         finally:
             del self.callbacks[first:]
 
@@ -124,7 +126,7 @@ class Link:
             return channel.encode({"error": f"{type(e).__name__}: {e}"[:MAX_MESSAGE]})
 
     @staticmethod
-    def _answer(name, message):
+    def _answer(name, message, arguments):
         if "gone" in message:
             raise StudentKernelStopped(str(message["gone"])[:MAX_MESSAGE])
         try:
@@ -145,9 +147,22 @@ class Link:
                 "only numpy arrays, numbers, strings, booleans, None and tuples, lists and "
                 "dicts of these")
         try:
-            return channel.from_plain(answer.get("value"))
-        except (channel.ChannelError, RecursionError) as e:
+            value = channel.from_plain(answer.get("value"))
+            _write_back(arguments, answer.get("changed") or [])
+        except (channel.ChannelError, RecursionError, TypeError, ValueError) as e:
             raise AssertionError(f"{name} returned data the grader cannot read: {e}") from None
+        return value
+
+
+def _write_back(arguments, changed):
+    """Copy the arguments the student's function changed in place into the test's arrays."""
+    targets = dict(channel.arrays_in(arguments))
+    for path, plain in changed:
+        target = targets.get(tuple(path))
+        new = channel.from_plain(plain)
+        if target is None or not isinstance(new, np.ndarray) or new.shape != target.shape:
+            continue
+        np.copyto(target, new, casting="unsafe")
 
 
 class StudentFunction:
