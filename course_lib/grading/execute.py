@@ -16,12 +16,16 @@
   written. Its outputs are capped per cell and per notebook, whatever their kind.
 
 What the grader observes (a cell that overran its time, a kernel that died or had to be
-stopped, output that was cut, a test process that failed, and at the end the time spent
-in tests and the number of calls and callbacks that crossed: status ``stats``) is written to
-``observations_file`` (JSON lines): ``course autograde`` takes statuses from there, never
-from the notebook, whose error names the student controls. A dead or stopped kernel
-does not stop the grading: later answer cells are marked "not run", and later tests
-still run and fail with the reason.
+stopped, output that was cut, a test process that failed; a ``note`` of what it did about
+it; at the end, status ``stats``: the time spent in tests and the calls and callbacks that
+crossed) is written to ``observations_file`` (JSON lines): ``course autograde`` takes
+statuses from there, never from the notebook, whose error names the student controls.
+
+A dead or stopped kernel does not stop the grading: the grader starts a new kernel and
+re-runs the cells that ran before, without the one that stopped it, so later parts that
+do not need that cell are graded as usual, and the tests that do need it fail saying
+which cell stopped the kernel (at most ``MAX_RESTARTS`` times; after that, later answer
+cells are marked "not run" and later tests fail with the reason).
 """
 
 import ast
@@ -43,6 +47,7 @@ from course_lib.grading.agent import CALLBACK_PROMPT
 from course_lib.grading.testproc import TestProcess, TestProcessError, harness_argv
 
 AGENT = "__import__('course_lib.grading.agent', fromlist=['call'])"
+MAX_RESTARTS = 3  # new kernels a notebook may get after its kernel died or was stopped
 MAX_ZMQ_MESSAGE = 8 * 2**20  # a larger message from the kernel drops its connection
 ZMQ_QUEUE = 32  # messages queued per socket: the client holds at most 256 MiB of them
 MAX_ANSWER_CHARS = MAX_ZMQ_MESSAGE  # the longest answer of the agent read
@@ -135,6 +140,7 @@ class SplitExecute(Execute):
         self._tests, self._imports = spec["tests"], [tuple(i) for i in spec["imports"]]
         self._tester = TestProcess(self._harness_argv)
         self._kernel_gone = None  # why, once the kernel died or was stopped
+        self._ran, self._skipped, self._restarts = [], set(), 0  # for replays after a crash
         self._failed_cells = []  # (where, "ename: evalue", names the cell binds)
         self._notebook, self._current = notebook, (None, None)
         self._used = {"notebook": 0}
@@ -184,6 +190,7 @@ class SplitExecute(Execute):
             return await self._run_test(cell, cell_index, grade_id)
         if not cell.source.strip():
             return cell
+        await self._recover()
         if self._kernel_gone:
             cell.outputs = [error_output("NotRun", f"not run: {self._kernel_gone}")]
             return cell
@@ -194,7 +201,7 @@ class SplitExecute(Execute):
             cell = await super().async_execute_cell(cell, cell_index, execution_count,
                                                     store_history)
         except (DeadKernelError, _KernelGone):
-            self._stop("kernel died", cell_index, grade_id, f"the kernel died in {where}")
+            self._lose(cell, "kernel died", f"the kernel died in {where}", "killed the kernel")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
                 "DeadKernelError",
                 "the kernel died while running this cell (os._exit, a crash, or a limit)")]
@@ -203,25 +210,59 @@ class SplitExecute(Execute):
             # it kept the kernel busy after nbclient's interrupt (a cell that stops when
             # interrupted gets nbclient's own timeout error, seen in _async_handle_timeout)
             await ensure_async(self.km.shutdown_kernel(now=True))
-            self._stop("timeout", cell_index, grade_id,
-                       f"{where} ran over {self.timeout} s and ignored the interrupt, so "
-                       "the grader stopped the kernel")
+            self._lose(cell, "timeout", f"{where} ran over {self.timeout} s and ignored the "
+                       "interrupt, so the grader stopped the kernel", "ran out of time")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
                 "CellTimeoutError",
                 f"this cell did not finish within the {self.timeout} s limit, even after "
                 "an interrupt, so the grader stopped the kernel")]
             return cell
+        self._ran.append(cell_index)
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if errors:
             message = f"{errors[-1].get('ename', '')}: {errors[-1].get('evalue', '')}"
-            self._failed_cells.append((where, message[:500], bound_names(cell.source)))
+            self._failed_cells.append((where, f"raised {message[:500]}",
+                                       bound_names(cell.source)))
         return cell
 
     execute_cell = run_sync(async_execute_cell)
 
-    def _stop(self, status, index, grade_id, why):
+    def _lose(self, cell, status, why, what_it_did):
+        """The kernel is gone because of ``cell``: later cells are replayed without it."""
         self._kernel_gone = why
+        index, grade_id = self._current
         self._observe(status, index, grade_id, why)
+        self._skipped.add(index)
+        self._failed_cells.append((_where(index, grade_id), what_it_did, bound_names(cell.source)))
+
+    async def _recover(self):
+        """After the kernel died or was stopped, start a new one and replay the cells that
+        ran before (not the one that stopped it), so later parts are still graded.
+
+        At most ``MAX_RESTARTS`` times a notebook; a replay that fails leaves the kernel
+        gone, and later cells are then marked not run.
+        """
+        if not self._kernel_gone or self._restarts >= MAX_RESTARTS:
+            return
+        self._restarts += 1
+        why = self._kernel_gone
+        try:
+            await self._async_cleanup_kernel()
+            self.create_kernel_manager()
+            await self.async_start_new_kernel()
+            await self.async_start_new_kernel_client()
+            for index in self._ran:
+                deadline = time.monotonic() + self.timeout
+                await self._kernel_eval(f"{AGENT}.reset_transforms()", deadline)
+                await self._request(self.nb.cells[index].source, {}, deadline)
+        except Exception as e:  # _KernelGone, or a kernel that would not start
+            self._kernel_gone = f"{why}; restarting it failed ({type(e).__name__})"
+            return
+        self._kernel_gone = None
+        skipped = ", ".join(str(i) for i in sorted(self._skipped))
+        self._observe("note", *self._current,
+                      f"the grader then started a new kernel and re-ran the {len(self._ran)} "
+                      f"cells that had run, without cell {skipped}")
 
     async def _async_handle_timeout(self, timeout, cell=None):
         index = next((i for i, c in enumerate(self.nb.cells) if c is cell), None)
@@ -269,6 +310,7 @@ class SplitExecute(Execute):
         deadline = began + self.timeout
         names = harness.student_names(source, self._imports)
         described = '{"names": {}}'
+        await self._recover()
         if names and not self._kernel_gone:
             try:
                 described = await self._kernel_eval(f"{AGENT}.describe({names!r})", deadline)
@@ -298,7 +340,7 @@ class SplitExecute(Execute):
         for name in names:
             for where, error, bound in reversed(self._failed_cells):
                 if name in bound:
-                    why[name] = f"{where} raised {error}"
+                    why[name] = f"{where} {error}"
                     break
             else:
                 if self._kernel_gone:
@@ -348,9 +390,14 @@ class SplitExecute(Execute):
         Raises :class:`_KernelGone` when the kernel dies, or overruns ``deadline`` (it is
         then interrupted, and stopped if that does not help).
         """
+        reply = await self._request("", {"r": expression}, deadline, on_callback)
+        return _agent_answer(reply)
+
+    async def _request(self, code, user_expressions, deadline, on_callback=None):
+        """Run ``code`` silently in the kernel; return its execute reply (see above)."""
         kc = self.kc
-        msg_id = kc.execute("", silent=True, store_history=False, allow_stdin=True,
-                            user_expressions={"r": expression})
+        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=True,
+                            user_expressions=user_expressions)
         poller = zmq.asyncio.Poller()
         for channel in (kc.shell_channel, kc.stdin_channel, kc.iopub_channel):
             poller.register(channel.socket, zmq.POLLIN)
@@ -359,18 +406,18 @@ class SplitExecute(Execute):
             now = time.monotonic()
             if now > deadline and interrupted_at is None:
                 interrupted_at = now
-                self._observe("timeout", None, None, "a test's call of the notebook ran over "
+                self._observe("timeout", None, None, "a call of the notebook ran over "
                               f"{self.timeout} s and was interrupted")
                 await ensure_async(self.km.interrupt_kernel())
             if interrupted_at is not None and now > interrupted_at + 10:
                 await ensure_async(self.km.shutdown_kernel(now=True))
-                self._kernel_gone = "the grader stopped the kernel: a test's call ran over " \
+                self._kernel_gone = "the grader stopped the kernel: a call ran over " \
                                     f"{self.timeout} s and ignored the interrupt"
                 raise _KernelGone(self._kernel_gone)
             ready = dict(await poller.poll(1000))
             if not ready:
                 if not await ensure_async(self.km.is_alive()):
-                    self._kernel_gone = "the kernel died while a test called the notebook"
+                    self._kernel_gone = "the kernel died while the grader was using it"
                     self._observe("kernel died", None, None, self._kernel_gone)
                     raise _KernelGone(self._kernel_gone)
                 continue
@@ -386,7 +433,7 @@ class SplitExecute(Execute):
             if kc.shell_channel.socket in ready:
                 reply = await kc.shell_channel.get_msg(timeout=0)
                 if reply["parent_header"].get("msg_id") == msg_id:
-                    return _agent_answer(reply)
+                    return reply
 
 
 def _agent_answer(reply):
