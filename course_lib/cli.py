@@ -2,7 +2,7 @@
 
     course release ps4_mlp                  solutions/ -> assignments/ and the gradebook
     course collect ps4_mlp ZIP_OR_DIR       -> submitted/<student>/ps4_mlp/
-    course autograde ps4_mlp [--workers N] [--unsafe]
+    course autograde ps4_mlp [--workers N] [--scheduler ADDRESS] [--force] [--unsafe]
     course feedback ps4_mlp                 -> feedback/<student>/ps4_mlp/*.html
     course grades ps4_mlp [-o grades.csv] [--force]
     course remove-student NAME              -> submitted/.removed/<time>-NAME/
@@ -54,8 +54,13 @@ def cmd_autograde(course, args):
     limits = worker.Limits(cell_timeout=args.timeout, memory_mb=args.memory_mb)
     results = autograde.autograde(course, args.assignment, students=args.student,
                                   workers=args.workers, limits=limits, unsafe=args.unsafe,
-                                  progress=not args.quiet)
+                                  progress=not args.quiet, force=args.force,
+                                  scheduler=args.scheduler or os.environ.get(
+                                      "DASK_SCHEDULER_ADDRESS"))
     print(autograde.table(results))
+    for name, why in collect.needs_regrading(course, args.assignment).items():
+        print(f"needs regrading: {escape.for_terminal(name)} ({escape.for_terminal(why)}): run "
+              f"`course autograde {args.assignment} --student {escape.for_terminal(name)}`")
     for name, why in course.invalid_student_folders(args.assignment):
         print(f"not graded: the folder submitted/{escape.for_terminal(name)} ({why})")
 
@@ -135,6 +140,13 @@ def build_parser():
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default: 60)")
     p.add_argument("--memory-mb", type=int, default=2048,
                    help="kernel memory in MB (default: 2048)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on this Dask cluster, e.g. tcp://HOST:8786 (default: "
+                        "$DASK_SCHEDULER_ADDRESS, else a local cluster of --workers "
+                        "processes)")
+    p.add_argument("--force", action="store_true",
+                   help="regrade everyone (default: skip students already graded from the "
+                        "same submission, tests and settings, so a stopped run resumes)")
     add("feedback", cmd_feedback, "write one HTML page per student and notebook to "
         "feedback/<student>/ASSIGNMENT/ (no hidden test code, no traceback)")
     p = add("grades", cmd_grades, "export grades as CSV, one row per student")

@@ -387,6 +387,20 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return)}
 
 
+# A Dask task for tests (importable by the workers): the worker grading VICTIM dies.
+VICTIM = "victim"
+
+
+def grade_or_die(job):
+    """Grade ``job`` as :func:`course_lib.grading.cluster.grade_student` does, except that
+    the worker process grading :data:`VICTIM` exits at once (each time it is tried)."""
+    if job.student == VICTIM:
+        os._exit(1)
+    from course_lib.grading import cluster
+
+    return cluster.grade_student(job)
+
+
 # Malformed files: each must cost only its own student (every other one is graded).
 
 

@@ -14,7 +14,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_lib.cli import main
-from course_lib.grading import worker
+from course_lib.grading import autograde, cluster, worker
 from course_lib.grading.autograde import failure_reason
 from course_lib.grading.course import Course
 
@@ -23,6 +23,7 @@ TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares
 # reference scores come from honest notebooks graded without it
 SANDBOX = [] if worker.sandbox_status()[0] or os.environ.get("CI") else ["--unsafe"]
 CLASS = [n for n in fx.SUBMISSIONS if n not in ("good", "wrong")] + ["good", "wrong"]
+BY_HAND = ("missing-notebook", "huge-file")  # their non-notebook files are not collected
 
 
 def run(root, *args):
@@ -73,6 +74,10 @@ def graded_class(released, tmp_path_factory, release_nb):
     shutil.copytree(released, root)
     fx.write_class(root.parent / "in", release_nb, CLASS)
     run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
+    # collect takes notebooks only; folders put under submitted/ by hand may hold anything
+    for name in BY_HAND:
+        shutil.rmtree(root / "submitted" / name, ignore_errors=True)
+        shutil.copytree(root.parent / "in" / name, root / "submitted" / name / fx.ASSIGNMENT)
     before = fx.file_digests(root / "submitted")
     run(root, "autograde", fx.ASSIGNMENT, *SANDBOX, "--workers", "2", "--timeout", TIMEOUT)
     after = fx.file_digests(root / "submitted")
@@ -222,31 +227,48 @@ def test_grades_csv_has_every_student(graded_class, tmp_path):
             assert row["status"] == status[name]["status"]
 
 
-def test_a_grader_process_that_dies_costs_only_its_own_student(
+def test_a_lost_worker_costs_only_its_own_student(
         released, tmp_path_factory, release_nb, reference, monkeypatch):
-    root = tmp_path_factory.mktemp("dead-grader") / "course"
+    root = tmp_path_factory.mktemp("lost-worker") / "course"
     shutil.copytree(released, root)
-    fx.write_class(root.parent / "in", release_nb, ["good", "wrong"])
+    fx.good(root.parent / "in" / fx.VICTIM, release_nb)
+    fx.good(root.parent / "in" / "survivor", release_nb)
     run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
-    real_grade = worker.GraderProcess.grade
-    killed = []
-
-    def grade_after_killing_the_first_process(self, ws, limits):
-        if not killed:
-            killed.append(ws.student)
-            self.proc.kill()
-            self.proc.wait()
-        return real_grade(self, ws, limits)
-
-    monkeypatch.setattr(worker.GraderProcess, "grade", grade_after_killing_the_first_process)
-    run(root, "autograde", fx.ASSIGNMENT, "--unsafe", "--workers", "1", "--timeout", TIMEOUT)
+    monkeypatch.setattr(cluster, "grade_student", fx.grade_or_die)  # runs on the workers
+    run(root, "autograde", fx.ASSIGNMENT, *SANDBOX, "--workers", "2", "--timeout", TIMEOUT)
     status = Course(root).load_status(fx.ASSIGNMENT)
-    (victim,) = killed
-    (survivor,) = {"good", "wrong"} - {victim}
-    assert status[victim]["status"] == "grader error"
-    assert "the grading process" in "; ".join(status[victim]["problems"])
-    assert status[survivor]["score"] == reference[survivor]
-    assert status[survivor]["status"] == "ok"
+    assert status[fx.VICTIM]["status"] == "grader error"
+    assert "lost twice" in "; ".join(status[fx.VICTIM]["problems"])
+    assert status[fx.VICTIM]["score"] == 0
+    assert status["survivor"]["score"] == reference["good"]
+    assert status["survivor"]["status"] == "ok"
+
+
+def test_a_grading_process_that_dies_costs_only_its_own_student(
+        released, tmp_path_factory, release_nb, reference):
+    """On one worker: its grading process dies; that student only, then a new process."""
+    course = Course(released)
+    source = course.source_notebook(fx.ASSIGNMENT, fx.ASSIGNMENT)
+    limits = worker.Limits(cell_timeout=int(TIMEOUT))
+    scratch = tmp_path_factory.mktemp("plugin")
+    bundle, _ = autograde._bundle(course, fx.ASSIGNMENT, {fx.ASSIGNMENT: source}, limits,
+                                  True, scratch)
+    plugin = cluster.GraderPlugin(bundle)
+    plugin.setup()
+    try:
+        jobs = [cluster.Job(name, fx.ASSIGNMENT,
+                            {fx.ASSIGNMENT: nbformat.writes(fx.answer(release_nb, fx.GOOD))})
+                for name in ("first", "second")]
+        plugin.grader.proc.kill()  # dies unseen, as a crash would
+        plugin.grader.proc.wait()
+        lost, graded = plugin.grade(jobs[0]), plugin.grade(jobs[1])
+    finally:
+        plugin.teardown()
+    assert lost.returncode == 1 and lost.record is None
+    assert "the grading process" in lost.log
+    assert graded.returncode == 0 and set(graded.graded) == {fx.ASSIGNMENT}
+    scores = [g["auto_score"] for nb in graded.record["notebooks"] for g in nb["grades"].values()]
+    assert sum(scores) == reference["good"]
 
 
 def test_a_failed_grading_is_explained_by_its_first_exception():
@@ -315,3 +337,17 @@ def test_malformed_files_cost_only_their_own_student(
     assert rows == set(names)
     for name in names:
         assert (Course(root).feedback(fx.ASSIGNMENT, name) / f"{fx.ASSIGNMENT}.html").is_file()
+
+
+def test_a_worker_without_the_sandbox_refuses_to_grade(released, tmp_path, monkeypatch):
+    from course_lib.grading import sandbox
+
+    course = Course(released)
+    source = course.source_notebook(fx.ASSIGNMENT, fx.ASSIGNMENT)
+    bundle, _ = autograde._bundle(course, fx.ASSIGNMENT, {fx.ASSIGNMENT: source},
+                                  worker.Limits(), False, tmp_path)
+    monkeypatch.setattr(sandbox, "sandbox_available", lambda: (False, "bwrap not found"))
+    plugin = cluster.GraderPlugin(bundle)
+    with pytest.raises(RuntimeError, match="refusing to run student code without the "
+                                           "sandbox: bwrap not found"):
+        plugin.setup()

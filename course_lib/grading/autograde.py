@@ -1,26 +1,36 @@
-"""``course autograde``: grade a whole class, N students at a time, one bad apple at most.
+"""``course autograde``: grade a whole class on a Dask cluster, one bad apple at most.
 
-For each student: :mod:`.preflight` stages a repaired copy of the submission, one of
-N warm grading processes (:class:`.worker.GraderProcess`) grades it with nbgrader's
-Autograde in a private workspace with its own gradebook (a copy of one template made
-per run), answers in the student's kernel and tests in the trusted test process
-(:mod:`.execute`), and the main process merges that gradebook into ``gradebook.db``
-(:mod:`.gradebook`) and copies the graded notebook to ``autograded/``. A student whose
-notebook cannot run still gets a gradebook row (every grade zero) and a status saying
-why; any error while reading, grading or merging one student is that student's status
-(``grader error``), never the end of the run. The submitted folder is only read.
-Statuses come from what the grader observed (a time limit, a dead kernel), never from
-the graded notebook, whose error names the student controls.
+For each student: :mod:`.preflight` stages a repaired copy of the submission (the
+submitted folder is only read), and that copy, as bytes, is one Dask task
+(:mod:`.cluster`): a worker grades it with nbgrader's Autograde in a private workspace with
+its own gradebook, answers in the student's kernel and tests in the trusted test process
+(:mod:`.execute`), and sends back the graded notebook and the grade records. This process
+alone merges them into the course gradebook (:mod:`.gradebook`), one student at a time,
+and writes the graded notebook, sanitised (:mod:`.sanitize`), to ``autograded/``.
+
+A student whose notebook cannot run still gets a gradebook row (every grade zero) and a
+status saying why; any error while reading, grading or merging one student is that
+student's status (``grader error``), never the end of the run. Statuses come from what
+the grader observed (a time limit, a dead kernel), never from the graded notebook, whose
+error names the student controls.
+
+The class report, ``autograded/<assignment>.status.json``, is written after each student,
+with a digest of what was graded (the submission, the tests, the settings): a run that
+was stopped is resumed by running the same command again, which grades only the
+students whose digest is not there yet (``--force`` regrades everyone). Merging a
+student twice changes nothing.
 """
 
+import hashlib
 import json
-import queue
+import os
 import re
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import uuid
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -29,6 +39,7 @@ from tqdm import tqdm
 from course_lib.grading import execute, gradebook, preflight, worker
 from course_lib.grading.course import CourseError
 from course_lib.grading.report import format_table, score_text
+from course_lib.grading.sanitize import sanitize_notebook
 
 # in a grading log: an error line, "[ERROR] ..." from worker or "[Autograde | ERROR] ..."
 # from nbgrader (serve.LOG_FORMAT); the last line of a traceback, "module.NameError: ..."
@@ -45,10 +56,13 @@ class StudentResult:
     problems: list = field(default_factory=list)
     grader_peak_mb: int | None = None  # the grading process's peak memory after this student
     test_stats: dict = field(default_factory=dict)  # seconds in tests, calls that crossed
+    digest: str | None = None  # of what was graded: submission, tests and settings
+    graded_at: str | None = None  # when it was merged (ISO 8601, UTC)
+    pending: float = 0  # points of written answers awaiting hand grading
 
     def row(self):
-        return (self.student, score_text(self.score, self.max_score), self.status,
-                "; ".join(self.problems))
+        return (self.student, score_text(self.score, self.max_score, self.pending),
+                self.status, "; ".join(self.problems))
 
 
 def failure_reason(log):
@@ -66,66 +80,20 @@ def failure_reason(log):
     return errors[-1] if errors else None
 
 
-class GraderPool:
-    """``size`` warm :class:`.worker.GraderProcess` es shared by the grading threads."""
-
-    def __init__(self, size, env, folder, ipc_dir):
-        self.env, self.folder, self.ipc_dir = env, folder, ipc_dir
-        self.idle = queue.SimpleQueue()
-        self.started = []
-        for _ in range(size):
-            self.idle.put(self._start())
-
-    def _start(self):
-        grader = worker.GraderProcess(self.env, self.folder, self.ipc_dir)
-        self.started.append(grader)
-        return grader
-
-    def grade(self, ws, limits):
-        """Grade ``ws`` in an idle process; a process that failed is replaced by a fresh one."""
-        grader = self.idle.get()
-        try:
-            return grader.grade(ws, limits)
-        finally:
-            self.idle.put(grader if grader.alive else self._start())
-
-    def close(self):
-        for grader in self.started:
-            grader.close()
-
-
-def _grade_one(pool, run, course, assignment, student, check, limits):
-    ws = worker.make_workspace(run.root / "students" / student, run.template, assignment,
-                               student, check, course.submitted(assignment, student))
-    worker.write_config(ws, course, limits, run.kernel_name, run.tests_file, run.box)
-    return ws, pool.grade(ws, limits)
-
-
-@dataclass
-class _Run:
-    """What every student's grading in one run shares."""
-
-    root: Path
-    template: Path
-    tests_file: Path
-    kernel_name: str
-    box: object
-
-
 def _observed(run):
     """``(statuses, problems)`` from what the grader observed while grading."""
     statuses, problems = [], []
     for seen in run.observations:
         if seen.get("status") == "stats":
             continue
-        if seen.get("status") not in statuses:
+        if seen.get("status") not in statuses and seen.get("status") != "note":
             statuses.append(seen["status"])
         problems.append(str(seen.get("detail")))
     return statuses, problems
 
 
-def _finish(course, assignment, student, check, ws, run):
-    """Merge one worker's results; return the student's StudentResult."""
+def _finish(course, assignment, student, check, run, releases):
+    """Merge one student's :class:`.cluster.Outcome` (None: nothing ran); their result."""
     result = StudentResult(student, problems=list(check.problems))
     statuses = []
     if check.missing:
@@ -135,14 +103,14 @@ def _finish(course, assignment, student, check, ws, run):
     merged = False
     dest = course.autograded(assignment, student)
     shutil.rmtree(dest, ignore_errors=True)
-    if ws is not None:
-        graded = [p for p in sorted(ws.autograded.glob("*.ipynb")) if p.stem in check.notebooks]
-        if run.returncode == 0:  # a failed or stopped run may have left grades half-saved
-            merged = gradebook.merge_submission(course.db_url, ws.db_url, assignment, student)
+    if run is not None:
+        if run.record is not None:  # a failed or stopped run may have left grades half-saved
+            gradebook.write_submission(course.db_url, assignment, student, run.record)
+            merged = True
         if run.returncode is None:
             statuses.append("timeout")
             result.problems.append(f"grading stopped after {run.seconds:.0f} s")
-        elif run.returncode != 0 or len(graded) < len(check.notebooks):
+        elif run.returncode != 0 or len(run.graded) < len(check.notebooks):
             statuses.append("grader error")
             reason = failure_reason(run.log)
             result.problems.append("nbgrader failed" + (f": {reason}" if reason else ""))
@@ -155,8 +123,9 @@ def _finish(course, assignment, student, check, ws, run):
         statuses += [s for s in seen_statuses if s not in statuses]
         result.problems += seen_problems
         dest.mkdir(parents=True)
-        for path in graded:
-            shutil.copyfile(path, dest / path.name)
+        for name, text in run.graded.items():  # what instructors' views show: no active content
+            notebook = nbformat.reads(text, as_version=4)
+            nbformat.write(sanitize_notebook(notebook, releases[name]), dest / f"{name}.ipynb")
     if not merged:
         gradebook.record_zero(course.db_url, assignment, student)
     if check.suspicious:
@@ -164,7 +133,8 @@ def _finish(course, assignment, student, check, ws, run):
     if not statuses and check.problems:
         statuses.append("repaired")
     result.status = ", ".join(statuses) or "ok"
-    result.score, result.max_score, _ = gradebook.scores(course.db_url, assignment, student)
+    marks = gradebook.marks(course.db_url, assignment, student)
+    result.score, result.max_score, result.pending = marks.score, marks.max_score, marks.pending
     return result
 
 
@@ -182,10 +152,10 @@ def _failed(course, assignment, student, stage, error):
     return result
 
 
-def _settle(course, assignment, student, check, ws, run):
+def _settle(course, assignment, student, check, run, releases):
     """:func:`_finish`, or :func:`_failed` if merging this student raises."""
     try:
-        return _finish(course, assignment, student, check, ws, run)
+        return _finish(course, assignment, student, check, run, releases)
     except Exception as e:
         return _failed(course, assignment, student, "merging the grades", e)
 
@@ -198,16 +168,97 @@ def _inspect(course, assignment, student, sources, releases, limits):
         return None, e
 
 
+def _job(course, assignment, student, check):
+    """The :class:`.cluster.Job` of one student's staged submission."""
+    from course_lib.grading import cluster  # Dask is imported only when grading
+
+    folder = course.submitted(assignment, student)
+    return cluster.Job(student, assignment,
+                       {name: nbformat.writes(nb) for name, nb in check.notebooks.items()},
+                       {str(rel): (folder / rel).read_bytes() for rel in check.files})
+
+
+def _bundle(course, assignment, sources, limits, unsafe, scratch):
+    """The :class:`.cluster.Bundle` every worker gets once, and the run's digest."""
+    from course_lib.grading import cluster
+
+    template = Path(scratch) / "template.db"
+    gradebook.make_template(course, assignment, template)
+    tests = json.dumps({n: execute.tests_of(nb) for n, nb in sources.items()}, sort_keys=True)
+    files = {"nbgrader_config.py": (course.root / "nbgrader_config.py").read_bytes(),
+             cluster.TEMPLATE: template.read_bytes(), cluster.TESTS: tests.encode()}
+    for path in sorted(course.source(assignment).rglob("*")):
+        if path.is_file():
+            files[f"solutions/{assignment}/{path.relative_to(course.source(assignment))}"] = (
+                path.read_bytes())
+    run_digest = hashlib.sha256(
+        f"{tests}\n{files['nbgrader_config.py'].decode(errors='replace')}\n{limits}".encode())
+    return cluster.Bundle(files, assignment, limits, unsafe), run_digest.hexdigest()
+
+
+def _digest(run_digest, job):
+    h = hashlib.sha256(run_digest.encode())
+    for name, text in sorted(job.notebooks.items()):
+        h.update(f"\0{name}\0".encode() + text.encode("utf-8", "surrogatepass"))
+    for rel, data in sorted(job.files.items()):
+        h.update(f"\0{rel}\0".encode() + data)
+    return h.hexdigest()
+
+
+class StatusFile:
+    """``autograded/<assignment>.status.json``, rewritten after each student (atomically)."""
+
+    def __init__(self, course, assignment):
+        self.path = course.status_file(assignment)
+        self.known = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def finished(self, student, digest):
+        """The stored result of ``student`` if it was graded from exactly ``digest``."""
+        info = self.known.get(student)
+        if not info or info.get("digest") != digest:
+            return None
+        names = {f.name for f in fields(StudentResult)}
+        return StudentResult(**{k: v for k, v in info.items() if k in names})
+
+    def save(self, result):
+        result.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.known[result.student] = asdict(result)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        partial.write_text(json.dumps(dict(sorted(self.known.items())), indent=1))
+        os.replace(partial, self.path)
+
+
+def _client(stack, workers, scheduler):
+    """A Dask client: on ``scheduler`` (an address) or on a new local cluster."""
+    from distributed import Client
+
+    from course_lib.grading import cluster
+
+    if scheduler:
+        return stack.enter_context(Client(scheduler, timeout=60))
+    return stack.enter_context(Client(stack.enter_context(cluster.local_cluster(workers))))
+
+
 def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=False,
-              progress=True):
+              progress=True, scheduler=None, force=False):
     """Grade ``students`` (default: everyone under submitted/); return StudentResults.
 
-    Also writes ``autograded/<assignment>.status.json`` for ``course feedback``/``grades``.
+    ``scheduler``: a Dask scheduler address (default: a local cluster of ``workers``
+    processes). Students already graded from the same submission, tests and settings are
+    not graded again unless ``force`` (or named in ``students``). Writes
+    ``autograded/<assignment>.status.json`` after each student.
     """
     limits = limits or worker.Limits()
     if not gradebook.assignment_exists(course.db_url, assignment):
         raise CourseError(f"{assignment!r} is not in the gradebook: run "
                           f"`course release {assignment}` first")
+    if not unsafe and not scheduler:
+        ok, why = worker.sandbox_status()
+        if not ok:
+            raise CourseError(f"refusing to run student code without the sandbox: {why} "
+                              "(pass --unsafe to grade with resource limits only)")
+    force = force or bool(students)
     names = course.notebook_names(assignment)
     sources = {n: course.source_notebook(assignment, n) for n in names}
     releases = {n: nbformat.read(course.release(assignment) / f"{n}.ipynb", as_version=4)
@@ -216,56 +267,71 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
     if not students:
         raise CourseError(f"no submissions in {course.submitted(assignment)}: "
                           f"run `course collect {assignment} ZIP_OR_DIR` first")
-    results, checks = {}, {}
-    for s in students:
-        checks[s], error = _inspect(course, assignment, s, sources, releases, limits)
-        if error is not None:
-            results[s] = _failed(course, assignment, s, "reading the submission", error)
+    status = StatusFile(course, assignment)
+    results, checks, jobs = {}, {}, {}
     with ExitStack() as stack:
-        try:
-            box = stack.enter_context(worker.kernel_provider(limits, unsafe))
-        except RuntimeError as e:
-            raise CourseError(str(e)) from e
-        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="course-autograde-")))
-        template = root / "gradebook.db"
-        shutil.copyfile(course.db_path, template)
-        tests_file = root / "tests.json"
-        tests_file.write_text(json.dumps({n: execute.tests_of(nb) for n, nb in sources.items()}))
-        env, kernel_name = worker.grader_env(root, limits, box)
-        run = _Run(root, template, tests_file, kernel_name, box)
-        to_grade = [s for s in students if s not in results and checks[s].notebooks]
-        size = max(1, min(workers, len(to_grade)))
-        # the sandbox's runtime folder: kernels' IPC sockets must live there
-        ipc_dir = None if box is None else str(Path(box.folder) / "run")
-        graders = GraderPool(size, env, root, ipc_dir)
-        stack.callback(graders.close)
-        pool = stack.enter_context(ThreadPoolExecutor(max_workers=size))
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-autograde-"))
+        bundle, run_digest = _bundle(course, assignment, sources, limits, unsafe, scratch)
+        for s in students:
+            checks[s], error = _inspect(course, assignment, s, sources, releases, limits)
+            try:
+                if error is None and checks[s].notebooks:
+                    jobs[s] = _job(course, assignment, s, checks[s])
+            except Exception as e:
+                error = e
+            if error is not None:
+                results[s] = _failed(course, assignment, s, "reading the submission", error)
+                status.save(results[s])
+        for s, job in list(jobs.items()):
+            done = None if force else status.finished(s, _digest(run_digest, job))
+            if done is not None:
+                results[s] = done
+                del jobs[s]
         bar = stack.enter_context(tqdm(total=len(students), desc=f"autograde {assignment}",
                                        unit="student", disable=not progress))
-        bar.update(sum(s in results for s in students))
-        futures = {pool.submit(_grade_one, graders, run, course, assignment, s, checks[s],
-                               limits): s for s in to_grade}
+        bar.update(len(results))
         for s in students:
-            if s not in results and s not in to_grade:
-                results[s] = _settle(course, assignment, s, checks[s], None, None)
+            if s not in results and s not in jobs:  # nothing to run: missing or unreadable
+                results[s] = _settle(course, assignment, s, checks[s], None, releases)
+                status.save(results[s])
                 bar.update()
-        for future in as_completed(futures):
-            s = futures[future]
-            try:
-                ws, outcome = future.result()
-            except Exception as e:
-                results[s] = _failed(course, assignment, s, "grading", e)
-            else:
-                results[s] = _settle(course, assignment, s, checks[s], ws, outcome)
-            bar.set_postfix_str(s)
-            bar.update()
-    ordered = [results[s] for s in students]
-    status_file = course.status_file(assignment)
-    status_file.parent.mkdir(parents=True, exist_ok=True)
-    known = json.loads(status_file.read_text()) if status_file.is_file() else {}
-    known.update({r.student: asdict(r) for r in ordered})  # --student regrades a few
-    status_file.write_text(json.dumps(dict(sorted(known.items())), indent=1))
-    return ordered
+        if jobs:
+            _grade_on_dask(stack, course, assignment, bundle, run_digest, jobs, checks,
+                           releases, results, status, bar, workers, scheduler)
+    return [results[s] for s in students]
+
+
+def _grade_on_dask(stack, course, assignment, bundle, run_digest, jobs, checks, releases,
+                   results, status, bar, workers, scheduler):
+    from distributed import KilledWorker, as_completed
+
+    from course_lib.grading import cluster
+
+    client = _client(stack, min(workers, len(jobs)), scheduler)
+    try:
+        client.register_plugin(cluster.GraderPlugin(bundle), name=cluster.PLUGIN_NAME)
+    except Exception as e:  # a worker without the sandbox, or a broken environment
+        raise CourseError(f"a grading worker could not start: {type(e).__name__}: {e}") from e
+    run_id = uuid.uuid4().hex[:8]
+    futures = {client.submit(cluster.grade_student, job, key=f"grade-{run_id}-{s}",
+                             pure=False): s for s, job in jobs.items()}
+    for future in as_completed(futures):
+        s = futures[future]
+        try:
+            outcome = future.result()
+        except KilledWorker:
+            results[s] = _failed(course, assignment, s, "grading", RuntimeError(
+                "the Dask worker grading this student was lost twice (it died, or its "
+                "machine went away); run the command again to retry"))
+        except Exception as e:  # a bug of ours: this student's problem only
+            results[s] = _failed(course, assignment, s, "grading", e)
+        else:
+            results[s] = _settle(course, assignment, s, checks[s], outcome, releases)
+        if "grader error" not in results[s].status:  # else the next run tries again
+            results[s].digest = _digest(run_digest, jobs[s])
+        status.save(results[s])
+        bar.set_postfix_str(s)
+        bar.update()
 
 
 def table(results):

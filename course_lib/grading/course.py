@@ -7,6 +7,7 @@ it must be one harmless path step: see :data:`STUDENT_ID_RULE` and
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import nbformat
@@ -75,9 +76,15 @@ class Course:
     def db_path(self):
         return self.root / "gradebook.db"
 
-    @property
+    @cached_property
     def db_url(self):
-        return f"sqlite:///{self.db_path}"
+        """The course gradebook: ``CourseDirectory.db_url`` from nbgrader_config.py (e.g.
+        ``postgresql+psycopg://...``), else ``gradebook.db`` in the course root."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        url = config.get("CourseDirectory", {}).get("db_url")
+        return url if isinstance(url, str) and url else f"sqlite:///{self.db_path}"
 
     def source(self, assignment):
         return self.root / "solutions" / assignment

@@ -1,13 +1,23 @@
-"""Move one student's grades from a worker's gradebook into the course gradebook.
+"""The course gradebook, through nbgrader's own :class:`nbgrader.api.Gradebook`.
 
-Only the main process writes ``gradebook.db``, one student after another, through
-nbgrader's own :class:`nbgrader.api.Gradebook`. Scores and comments a person entered in
-the formgrader survive a re-run of ``course autograde``.
+Each student is graded against a private SQLite copy of a template
+(:func:`make_template`); their grades come back as plain data (:func:`read_submission`)
+and only the coordinator writes them into the course gradebook (:func:`write_submission`),
+one student after another. The course gradebook is wherever ``nbgrader_config.py`` puts
+it (``CourseDirectory.db_url``): ``gradebook.db`` by default, or a PostgreSQL database.
+Scores and comments a person entered in the formgrader survive a re-run of
+``course autograde``.
 """
 
+import shutil
+import subprocess
+import sys
+import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
@@ -34,39 +44,73 @@ def assignment_exists(db_url, assignment):
     return True
 
 
-def merge_submission(main_url, worker_url, assignment, student):
-    """Copy ``student``'s submission of ``assignment`` from ``worker_url`` into ``main_url``.
+def read_submission(worker_url, assignment, student):
+    """``student``'s graded submission in a worker's gradebook as plain data, or None.
 
-    Returns False when the worker's gradebook has no such submission.
+    ``{"timestamp": ISO text or None, "notebooks": [{"name", "flagged", "penalty",
+    "grades": {grade_id: fields}, "comments": {cell_id: fields}}]}``: what
+    :func:`write_submission` merges into the course gradebook (no file is shared).
     """
     with Gradebook(worker_url) as src:
         try:
             sub = src.find_submission(assignment, student)
         except MissingEntry:
-            return False
-        notebooks = [
-            (nb.name, nb.flagged, nb.late_submission_penalty,
-             [(g.name, {f: getattr(g, f) for f in GRADE_FIELDS}) for g in nb.grades],
-             [(c.name, {f: getattr(c, f) for f in COMMENT_FIELDS}) for c in nb.comments])
-            for nb in sub.notebooks
-        ]
-        timestamp = sub.timestamp
+            return None
+        return {
+            "timestamp": sub.timestamp.isoformat() if sub.timestamp else None,
+            "notebooks": [
+                {"name": nb.name, "flagged": nb.flagged,
+                 "penalty": nb.late_submission_penalty,
+                 "grades": {g.name: {f: getattr(g, f) for f in GRADE_FIELDS} for g in nb.grades},
+                 "comments": {c.name: {f: getattr(c, f) for f in COMMENT_FIELDS}
+                              for c in nb.comments}}
+                for nb in sub.notebooks],
+        }
+
+
+def write_submission(main_url, assignment, student, record):
+    """Merge a :func:`read_submission` record into the course gradebook.
+
+    Creating or updating, never adding twice: merging the same record again changes
+    nothing. Scores and comments a person entered in the formgrader are kept.
+    """
+    timestamp = record["timestamp"] and datetime.fromisoformat(record["timestamp"])
     with Gradebook(main_url) as dst, _quiet_new_submission():
         dst.update_or_create_student(student)
         dst.update_or_create_submission(assignment, student, timestamp=timestamp)
-        for name, flagged, penalty, grades, comments in notebooks:
-            nb = dst.find_submission_notebook(name, assignment, student)
-            nb.flagged, nb.late_submission_penalty = flagged, penalty
-            for grade_id, values in grades:
-                grade = dst.find_grade(grade_id, name, assignment, student)
+        for notebook in record["notebooks"]:
+            nb = dst.find_submission_notebook(notebook["name"], assignment, student)
+            nb.flagged, nb.late_submission_penalty = notebook["flagged"], notebook["penalty"]
+            for grade_id, values in notebook["grades"].items():
+                grade = dst.find_grade(grade_id, notebook["name"], assignment, student)
                 _update_keeping_manual(grade, values)
                 if grade.manual_score is not None:
                     grade.needs_manual_grade = False
-            for cell_id, values in comments:
-                comment = dst.find_comment(cell_id, name, assignment, student)
+            for cell_id, values in notebook["comments"].items():
+                comment = dst.find_comment(cell_id, notebook["name"], assignment, student)
                 _update_keeping_manual(comment, values)
         dst.db.commit()
-    return True
+
+
+def make_template(course, assignment, destination):
+    """A SQLite gradebook at ``destination`` that knows ``assignment`` and nothing else.
+
+    Each student is graded against a copy of it; it is made by nbgrader's own
+    ``generate_assignment`` from the source notebooks, in a scratch copy of the course, so
+    the course gradebook (SQLite or a database server) is only ever read and merged into.
+    """
+    with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
+        scratch = Path(scratch)
+        shutil.copyfile(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
+        shutil.copytree(course.source(assignment), scratch / "solutions" / assignment)
+        done = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
+             f"--CourseDirectory.root={scratch}", f"--db=sqlite:///{destination}",
+             "--log-level=ERROR"], cwd=scratch, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed: "
+                           + " / ".join(tail))
 
 
 def _update_keeping_manual(row, values):

@@ -10,10 +10,11 @@ its own:
     <workspace>/submitted/S/A/       the staged (preflighted) submission, never the original
     <workspace>/autograded/S/A/      what nbgrader writes
 
-Starting nbgrader costs as much as grading PS4, so the grading is done by a few
-long-lived :class:`GraderProcess` es (:mod:`course_lib.grading.serve`), each grading one
-student after another; one that overruns ``Limits.student_timeout`` or dies is killed
-and replaced, so it costs only the student it was grading. The kernel is
+Starting nbgrader costs as much as grading PS4, so each Dask worker
+(:mod:`course_lib.grading.cluster`) keeps one long-lived :class:`GraderProcess`
+(:mod:`course_lib.grading.serve`) grading one student after another; one that overruns
+``Limits.student_timeout`` or dies is killed and replaced, so it costs only the student
+it was grading. The kernel is
 :mod:`course_lib.grading.kernel` (resource limits); :func:`kernel_provider` runs
 it inside bubblewrap (:mod:`course_lib.grading.sandbox`, one sandboxed kernel spec for
 the whole class) unless ``--unsafe`` is given, when :func:`grader_env` writes its spec.
@@ -30,8 +31,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import nbformat
 
 from course_lib.grading import kernel
 
@@ -107,21 +106,23 @@ def kernel_env(limits):
     return {kernel.MEMORY_ENV: str(limits.memory_mb), kernel.FILE_ENV: str(limits.file_mb)}
 
 
-def make_workspace(path, gradebook_template, assignment, student, preflight,
-                   submitted_folder):
+def make_workspace(path, gradebook_template, job):
     """Create the workspace folders, the gradebook copy and the staged submission.
 
-    ``gradebook_template`` is a copy of the course gradebook made once per run, before
-    any grades are merged back (so a copy is never taken in the middle of a write).
+    ``job`` is a :class:`.cluster.Job`: the student's staged notebooks (text) and other
+    files (bytes). ``gradebook_template`` knows the assignment and no student.
     """
-    ws = Workspace(Path(path), student, assignment)
+    ws = Workspace(Path(path), job.student, job.assignment)
     ws.submitted.mkdir(parents=True)
     shutil.copyfile(gradebook_template, ws.path / "gradebook.db")
-    for name, nb in preflight.notebooks.items():
-        nbformat.write(nb, ws.submitted / f"{name}.ipynb")
-    for rel in preflight.files:
-        (ws.submitted / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(submitted_folder) / rel, ws.submitted / rel)
+    for name, text in job.notebooks.items():
+        (ws.submitted / f"{name}.ipynb").write_text(text, encoding="utf-8")
+    for rel, data in job.files.items():
+        target = (ws.submitted / rel).resolve()
+        if ws.submitted.resolve() not in target.parents:
+            continue  # preflight lists relative paths inside the folder; never outside
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     return ws
 
 

@@ -1,0 +1,153 @@
+"""Grading one student is one Dask task: bytes in, bytes out, on any Dask cluster.
+
+``course autograde`` (:mod:`.autograde`) sends each student's staged submission to
+:func:`grade_student` on a Dask cluster: by default a local one of ``--workers N``
+processes (nothing to start), or an existing one (``--scheduler tcp://HOST:8786`` or
+``DASK_SCHEDULER_ADDRESS``: Slurm or PBS through dask-jobqueue, Kubernetes through Dask
+Gateway or dask-kubernetes). Nothing is shared through the file system:
+
+* what every student's grading needs (the course's ``nbgrader_config.py``, the
+  assignment's source notebooks with their hidden tests, a gradebook template and the
+  tests file) is a :class:`Bundle` of bytes, shipped once to each worker by Dask's own
+  plugin mechanism (:class:`GraderPlugin`), which unpacks it into a private folder, sets
+  up the sandbox (refusing to run without bubblewrap, as locally) and starts a warm
+  grading process (:class:`.worker.GraderProcess`);
+* a :class:`Job` carries one student's staged notebooks and files; the task returns an
+  :class:`Outcome`: the graded notebooks as text and the student's grade records
+  (:func:`.gradebook.read_submission`), which the coordinator alone merges into the
+  course gradebook, one student at a time.
+
+A grading process that overruns ``Limits.student_timeout`` or dies costs only its
+student (the plugin starts a new one). A worker lost in the middle of a task (killed,
+its machine gone) makes Dask run the task again elsewhere, once
+(``distributed.scheduler.allowed-failures`` = 1 on the local cluster); a second loss
+makes it fail with ``KilledWorker``, which the coordinator reports as that student's
+``grader error``.
+"""
+
+import logging
+import shutil
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from distributed import WorkerPlugin, get_worker
+
+from course_lib.grading import gradebook
+from course_lib.grading import worker as grading
+from course_lib.grading.course import Course
+
+PLUGIN_NAME = "course-grader"
+
+
+@dataclass
+class Bundle:
+    """The course files a worker needs, ``{relative path: bytes}``, and the run's settings."""
+
+    files: dict
+    assignment: str
+    limits: grading.Limits
+    unsafe: bool = False
+
+
+@dataclass
+class Job:
+    """One student's staged submission: notebook texts and other files' bytes."""
+
+    student: str
+    assignment: str
+    notebooks: dict  # expected notebook name -> JSON text
+    files: dict = field(default_factory=dict)  # relative path -> bytes
+
+
+@dataclass
+class Outcome:
+    """What grading one student gave; ``record`` is None when nothing could be saved."""
+
+    student: str
+    returncode: int | None
+    log: str
+    seconds: float
+    observations: list
+    peak_mb: int | None
+    graded: dict  # notebook name -> graded notebook JSON text
+    record: dict | None
+
+
+class GraderPlugin(WorkerPlugin):
+    """Unpacks a :class:`Bundle` on a worker and keeps a sandbox and a grading process."""
+
+    name = PLUGIN_NAME
+
+    def __init__(self, bundle):
+        self.bundle = bundle
+
+    def setup(self, worker=None):  # Dask passes the worker by this name
+        self._stack = ExitStack()
+        try:
+            self._unpack_and_start()
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _unpack_and_start(self):
+        self.root = Path(self._stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="course-worker-")))
+        course_root = self.root / "course"
+        for rel, data in self.bundle.files.items():
+            (course_root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (course_root / rel).write_bytes(data)
+        self.course = Course(course_root)
+        limits = self.bundle.limits
+        # raises RuntimeError, with the reason, on a worker without a working sandbox
+        self.box = self._stack.enter_context(grading.kernel_provider(limits, self.bundle.unsafe))
+        self.env, self.kernel_name = grading.grader_env(self.root, limits, self.box)
+        self.ipc_dir = None if self.box is None else str(Path(self.box.folder) / "run")
+        self.grader = grading.GraderProcess(self.env, self.root, self.ipc_dir)
+
+    def teardown(self, worker=None):
+        self.grader.close()
+        self._stack.close()
+
+    def grade(self, job):
+        """Grade ``job`` in a fresh workspace; return its :class:`Outcome`."""
+        if not self.grader.alive:
+            self.grader = grading.GraderProcess(self.env, self.root, self.ipc_dir)
+        path = self.root / "students" / job.student
+        shutil.rmtree(path, ignore_errors=True)
+        try:
+            ws = grading.make_workspace(path, self.course.root / TEMPLATE, job)
+            grading.write_config(ws, self.course, self.bundle.limits, self.kernel_name,
+                                self.course.root / TESTS, self.box)
+            run = self.grader.grade(ws, self.bundle.limits)
+            graded = {p.stem: p.read_text() for p in sorted(ws.autograded.glob("*.ipynb"))
+                      if p.stem in job.notebooks}
+            record = (gradebook.read_submission(ws.db_url, job.assignment, job.student)
+                      if run.returncode == 0 else None)
+            return Outcome(job.student, run.returncode, run.log, run.seconds,
+                           run.observations, run.peak_mb, graded, record)
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+TEMPLATE = "gradebook-template.db"
+TESTS = "tests.json"
+
+
+def grade_student(job):
+    """The Dask task: grade ``job`` with this worker's :class:`GraderPlugin`."""
+    return get_worker().plugins[PLUGIN_NAME].grade(job)
+
+
+def local_cluster(workers):
+    """A local cluster of ``workers`` single-threaded processes (a lost task retried once)."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None, memory_limit=0,
+                            silence_logs=logging.ERROR)
+
+
