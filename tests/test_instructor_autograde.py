@@ -250,9 +250,8 @@ def test_a_grading_process_that_dies_costs_only_its_own_student(
     course = Course(released)
     source = course.source_notebook(fx.ASSIGNMENT, fx.ASSIGNMENT)
     limits = worker.Limits(cell_timeout=int(TIMEOUT))
-    scratch = tmp_path_factory.mktemp("plugin")
     bundle, _ = autograde._bundle(course, fx.ASSIGNMENT, {fx.ASSIGNMENT: source}, limits,
-                                  True, scratch)
+                                  True)
     plugin = cluster.GraderPlugin(bundle)
     plugin.setup()
     try:
@@ -339,13 +338,13 @@ def test_malformed_files_cost_only_their_own_student(
         assert (Course(root).feedback(fx.ASSIGNMENT, name) / f"{fx.ASSIGNMENT}.html").is_file()
 
 
-def test_a_worker_without_the_sandbox_refuses_to_grade(released, tmp_path, monkeypatch):
+def test_a_worker_without_the_sandbox_refuses_to_grade(released, monkeypatch):
     from course_lib.grading import sandbox
 
     course = Course(released)
     source = course.source_notebook(fx.ASSIGNMENT, fx.ASSIGNMENT)
     bundle, _ = autograde._bundle(course, fx.ASSIGNMENT, {fx.ASSIGNMENT: source},
-                                  worker.Limits(), False, tmp_path)
+                                  worker.Limits(), False)
     monkeypatch.setattr(sandbox, "sandbox_available", lambda: (False, "bwrap not found"))
     plugin = cluster.GraderPlugin(bundle)
     with pytest.raises(RuntimeError, match="refusing to run student code without the "
