@@ -5,6 +5,10 @@ row this checks, from the files themselves, that the notebook has that markdown 
 (exactly once) and that the section it opens (up to the next heading of the same or a
 higher level) holds at least one code cell that was executed: the topic is taught with
 code that runs, and ``pytest --nbval`` re-runs that code.
+
+It also checks the exercises: every lecture has some, stored unanswered ("not attempted
+yet"), with one collapsed answers cell whose answers pass their own checks while computed
+wrong versions of them (sign, value or shape changed) are rejected.
 """
 
 import contextlib
