@@ -379,12 +379,75 @@ def emits_a_gigabyte(folder, release):
         "display({'text/plain': 'y' * 2**30}, raw=True)")}))
 
 
+# Found by a security review of the split grader: each must earn nothing.
+
+
+def builtin_hijack(folder, release):
+    """Wrong answers; the kernel's agent.describe (patched through an alias, so preflight
+    does not flag it) adds a name the test never asked for, ``abs``, as a student function,
+    hoping the test process binds it where it would shadow the builtin."""
+    _write(folder, answer(release, WRONG, extra={"square": (
+        "import json\n"
+        "import course_lib.grading.agent as _g\n"
+        "_orig = _g.describe\n"
+        "def _describe(names):\n"
+        "    found = json.loads(_orig(names))\n"
+        "    found['names']['abs'] = {'kind': 'function'}\n"
+        "    return json.dumps(found)\n"
+        "_g.describe = _describe\n"
+        "def abs(x):\n    return 0")}))
+
+
+def giant_answer(folder, release):
+    """Wrong answers; the kernel answers the grader's first user expressions with 8 MB of
+    text that is a Python tuple literal ('',0,0,...): parsed, it would take gigabytes of
+    the grading process's memory."""
+    _write(folder, answer(release, WRONG, extra={"square": (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "_real = InteractiveShell.user_expressions\n"
+        "_left = [2]\n"
+        "_text = \"'',\" + '0,' * (4 * 2**20 - 200)\n"
+        "def _ue(self, expressions):\n"
+        "    if _left[0] <= 0:\n"
+        "        return _real(self, expressions)\n"
+        "    _left[0] -= 1\n"
+        "    ok = {'status': 'ok', 'data': {'text/plain': _text}, 'metadata': {}}\n"
+        "    return {name: ok for name in expressions}\n"
+        "InteractiveShell.user_expressions = _ue")}))
+
+
+def runtime_dir_write(folder, release):
+    """Correct answers; a cell writes 4 files of 48 MB into the folder of its connection
+    file (the runtime folder, the one host folder the kernel could write while it
+    started): the grader has made it read-only by then."""
+    _write(folder, answer(release, GOOD, extra={"square": (
+        "import os, sys\n"
+        "d = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+        "for i in range(4):\n"
+        "    with open(os.path.join(d, f'fill{i}'), 'wb') as f:\n"
+        "        f.write(b'x' * 48 * 2**20)\n"
+        "    print('wrote', i + 1, 'files of 48 MB')")}))
+
+
+def leak_hidden_inputs(folder, release):
+    """Correct answers, except that ``square`` raises with its argument in the message when
+    the input is not a visible test's: if the message reached the feedback, it would hold
+    the hidden test's input."""
+    _write(folder, answer(release, {**GOOD, "square": (
+        "import numpy as np\n"
+        "def square(x):\n"
+        "    if isinstance(x, np.ndarray) and x.tolist() not in ([0.0, 1.0, 2.0],):\n"
+        "        raise ValueError('LEAK ' + repr(x.tolist()))\n"
+        "    return x * x")}))
+
+
 SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     good, wrong, infinite_loop, slow_cell, ignores_interrupt, os_exit, segfault, memory_bomb, deleted_test,
     edited_test, test_to_markdown, duplicated_ids, invalid_json, empty_file, wrong_name,
     extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
     patched_builtins, blanked_cells, hidden_traceback, cached_answers, trace_hook, code_swap,
-    forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return)}
+    forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
+    builtin_hijack, giant_answer, runtime_dir_write, leak_hidden_inputs)}
 
 
 # A Dask task for tests (importable by the workers): the worker grading VICTIM dies.

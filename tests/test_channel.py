@@ -142,3 +142,16 @@ def test_test_cells_take_only_free_names_from_the_notebook():
     imports = [("np", "numpy", "")]
     assert student_names(source, imports) == ["linear_forward", "spiral_params",
                                               "two_layer_mlp"]
+
+
+def test_a_test_binds_only_the_names_it_reads_from_the_notebook():
+    from course_lib.grading import harness
+
+    described = {"square": {"kind": "function"}, "abs": {"kind": "function"},
+                 "np": {"kind": "value", "value": 1}, "extra": {"kind": "value", "value": 2}}
+    message = {"source": "import numpy as np\nassert abs(square(3) - 9) < 1e-12",
+               "imports": [], "label": "t", "why_missing": {},
+               "names": json.dumps({"names": described})}
+    namespace = harness._namespace(message, link=None)
+    assert isinstance(namespace["square"], harness.StudentFunction)
+    assert not {"abs", "np", "extra"} & set(namespace)

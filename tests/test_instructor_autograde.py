@@ -122,7 +122,9 @@ def _expected(name, reference, release_nb):
         "cached-answers": good - points(release_nb, "test_square_hidden"),
         "trace-hook": wrong, "code-swap": wrong, "forged-replies": 0,
         "lying-object": wrong, "hunts-hidden-tests": good, "noisy-correct": good,
-        "forged-status": good, "big-return": wrong,
+        "forged-status": good, "big-return": wrong, "builtin-hijack": wrong,
+        "giant-answer": wrong, "runtime-dir-write": good,
+        "leak-hidden-inputs": good - points(release_nb, "test_square_hidden"),
     }[name]
 
 
@@ -146,7 +148,8 @@ STATUS = {
     "patched-builtins": "flagged", "blanked-cells": "flagged", "hidden-traceback": "flagged",
     "cached-answers": "ok", "trace-hook": "flagged", "code-swap": "flagged",
     "forged-replies": "ok", "lying-object": "ok", "hunts-hidden-tests": "ok",
-    "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok",
+    "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok", "builtin-hijack": "ok",
+    "giant-answer": "ok", "runtime-dir-write": "ok", "leak-hidden-inputs": "ok",
 }
 PROBLEM = {
     "ignores-interrupt": "ignored the interrupt, so the grader stopped the kernel",
@@ -184,6 +187,33 @@ def test_hidden_tests_never_reach_the_students_process(graded_class):
     printed = [o.get("text", "") for c in graded.cells if c.cell_type == "code"
                for o in c.outputs]
     assert not any("LEAKED" in text for text in printed), printed
+
+
+def outputs_of(course, student):
+    graded = nbformat.read(course.autograded(fx.ASSIGNMENT, student) / f"{fx.ASSIGNMENT}.ipynb",
+                           as_version=4)
+    return [o for c in graded.cells if c.cell_type == "code" for o in c.outputs]
+
+
+def test_the_sandboxed_kernel_cannot_write_to_the_host_after_it_started(graded_class):
+    course, _, _, _ = graded_class
+    if SANDBOX:
+        pytest.skip("graded without the sandbox here")
+    errors = [o for o in outputs_of(course, "runtime-dir-write") if o.output_type == "error"]
+    assert errors and errors[0].ename == "PermissionError"
+
+
+def test_a_crafted_answer_cannot_take_the_graders_memory(graded_class):
+    _, status, _, _ = graded_class
+    assert status["giant-answer"]["grader_peak_mb"] < 1000
+
+
+def test_a_hidden_tests_inputs_do_not_leak_through_the_students_error(graded_class):
+    course, _, _, _ = graded_class
+    texts = [o.get("evalue", "") + o.get("text", "")
+             for o in outputs_of(course, "leak-hidden-inputs")]
+    assert not any("LEAK" in t for t in texts), texts
+    assert any("this is a hidden test" in t for t in texts)
 
 
 def test_data_that_cannot_cross_fails_the_test_and_says_why(graded_class):

@@ -51,6 +51,7 @@ MAX_RESTARTS = 3  # new kernels a notebook may get after its kernel died or was 
 MAX_ZMQ_MESSAGE = 8 * 2**20  # a larger message from the kernel drops its connection
 ZMQ_QUEUE = 32  # messages queued per socket: the client holds at most 256 MiB of them
 MAX_ANSWER_CHARS = MAX_ZMQ_MESSAGE  # the longest answer of the agent read
+STRING_LITERAL = re.compile(r"'[^'\\\n]*(?:\\.[^'\\\n]*)*'|\"[^\"\\\n]*(?:\\.[^\"\\\n]*)*\"")
 
 
 def error_output(ename, evalue):
@@ -174,7 +175,31 @@ class SplitExecute(Execute):
         context = self.km.context
         context.setsockopt(zmq.MAXMSGSIZE, MAX_ZMQ_MESSAGE)
         context.setsockopt(zmq.RCVHWM, ZMQ_QUEUE)
-        return await super().async_start_new_kernel_client()
+        client = await super().async_start_new_kernel_client()
+        if self.harness_policy:  # sandboxed: the kernel has bound its sockets by now
+            from course_lib.grading import sandbox
+
+            self._private = sandbox.lock_runtime_folder(self.km.ip, self._ports())
+        return client
+
+    # nbclient's sync wrappers are bound to its own coroutines: bind them to these
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _ports(self):
+        km = self.km
+        return [km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port]
+
+    async def _async_cleanup_kernel(self):
+        ip, ports = self.km.ip, self._ports()
+        try:
+            await super()._async_cleanup_kernel()
+        finally:
+            if self.harness_policy:
+                from course_lib.grading import sandbox
+
+                sandbox.remove_runtime_folder(getattr(self, "_private", None), ip, ports)
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     def on_comm_open_jupyter_widget(self, msg):
         return None  # a student's widgets cannot capture or redirect outputs
@@ -440,7 +465,10 @@ def _agent_answer(reply):
     """The str the agent returned, from an execute reply's user expression."""
     result = (reply.get("content", {}).get("user_expressions") or {}).get("r") or {}
     text = (result.get("data") or {}).get("text/plain") if result.get("status") == "ok" else None
-    if not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS or text[:1] not in "'\"":
+    # one string literal and nothing else: a crafted text could make literal_eval build a
+    # huge syntax tree (gigabytes) in this process
+    if not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS or \
+            not STRING_LITERAL.fullmatch(text):
         return json.dumps({"error": {"ename": "GraderLinkError", "evalue": (
             "the notebook's kernel did not answer the grader (did the notebook change "
             "IPython or course_lib.grading?)")}})

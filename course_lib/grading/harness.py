@@ -24,7 +24,9 @@ test process -> grader
 
 The grade is that outcome: the test ran to its end (passed) or raised. Student values
 arrive as plain data (:mod:`course_lib.grading.channel`); a student function is a
-:class:`StudentFunction` that asks the grader to call it by name.
+:class:`StudentFunction` that asks the grader to call it by name. Only the names the
+test reads from the notebook are bound (never a builtin), and when the student's code
+raises inside a hidden test, its message is not shown: it could carry the hidden inputs.
 """
 
 import ast
@@ -200,7 +202,11 @@ def _namespace(message, link):
         described = json.loads(message["names"])["names"]
     except (ValueError, KeyError, TypeError, RecursionError):
         described = {}
-    for name, info in described.items() if isinstance(described, dict) else ():
+    described = described if isinstance(described, dict) else {}
+    # only the names the test reads and takes from the notebook: the kernel's answer
+    # cannot add a builtin (a student's abs) or any other name to the test's namespace
+    for name in student_names(message["source"], message["imports"]):
+        info = described.get(name)
         kind = info.get("kind") if isinstance(info, dict) else None
         if kind == "function":
             namespace[name] = StudentFunction(name, link)
@@ -237,6 +243,32 @@ def _trusted_import(module, attr):
     return importlib.import_module(f"{module}.{attr}")
 
 
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def _hidden_lines(source):
+    """Line numbers (from 1) between nbgrader's hidden-test markers."""
+    hidden, inside = set(), False
+    for number, line in enumerate(source.splitlines(), 1):
+        if HIDDEN_BEGIN in line:
+            inside = True
+        elif HIDDEN_END in line:
+            inside = False
+        elif inside:
+            hidden.add(number)
+    return hidden
+
+
+def _line_of(error, message):
+    """The line of the test cell that was running when ``error`` was raised."""
+    line, tb = None, error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == f"<test {message['label']}>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
 def run_test(message, link):
     """Run one test cell; return the ``done`` message's fields."""
     printed = io.StringIO()
@@ -246,8 +278,10 @@ def run_test(message, link):
         with contextlib.redirect_stdout(printed):
             exec(code, namespace)
     except StudentCodeError as e:
+        shown = e.evalue if _line_of(e, message) not in _hidden_lines(message["source"]) \
+            else "(its message is not shown: this is a hidden test)"
         outcome = {"passed": False, "ename": e.ename,
-                   "evalue": f"raised by your {e.function}: {e.evalue}"}
+                   "evalue": f"raised by your {e.function}: {shown}"}
     except Exception as e:  # the test failed: that is its grade
         outcome = {"passed": False, "ename": type(e).__name__, "evalue": str(e)[:MAX_MESSAGE]}
     else:

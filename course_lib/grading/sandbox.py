@@ -320,6 +320,38 @@ def harness_command(policy_file):
             + [python, "-I", "-m", "course_lib.grading.harness"])
 
 
+def lock_runtime_folder(ip, ports):
+    """Once a sandboxed kernel has bound its sockets, make its private folder read-only.
+
+    That folder is the only host folder the kernel can write (it must create its IPC
+    sockets there); afterwards a submission could fill the host's disk through it. Run
+    by root the folder is handed back to root, mode 0555: the kernel's own uid can then
+    neither write nor change it. Run by an ordinary user, the kernel shares that user's
+    uid inside its namespace, so the read-only mode is a guard, not a wall. Returns the
+    folder (for :func:`remove_runtime_folder`), or None if ``ip`` is not a sandbox's.
+    """
+    link = f"{ip}-{ports[0]}"
+    if not os.path.islink(link):
+        return None
+    private_dir = os.path.dirname(os.readlink(link))
+    if os.geteuid() == 0:
+        os.chown(private_dir, 0, 0)
+    os.chmod(private_dir, 0o555)
+    return private_dir
+
+
+def remove_runtime_folder(private_dir, ip, ports):
+    """Delete a finished kernel's private folder and the socket links that point into it."""
+    for port in ports:
+        try:
+            os.unlink(f"{ip}-{port}")
+        except FileNotFoundError:
+            pass
+    if private_dir and os.path.isdir(private_dir):
+        os.chmod(private_dir, 0o700)
+        shutil.rmtree(private_dir, ignore_errors=True)
+
+
 def _font_cache():
     """The grader's matplotlib font list (``fontlist-v*.json``), or None."""
     try:
