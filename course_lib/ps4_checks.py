@@ -342,12 +342,16 @@ def check_softmax_large_logits(softmax_cross_entropy, n, c, seed, scale=1e4):
 # --- part 4: gradient checks ---------------------------------------------------------------
 
 
-def _linear_pair(double_dW=False):
+def _linear_pair(scale=None):
+    """A linear layer's forward and backward; ``scale = {"W": 2.0}`` breaks that gradient."""
+    scale = scale or {}
+
     def forward(x, W, b):
         return x @ W + b
 
     def backward(dout, x, W, b):
-        return dout @ W.T, (2.0 if double_dW else 1.0) * (x.T @ dout), dout.sum(axis=0)
+        return (scale.get("x", 1.0) * (dout @ W.T), scale.get("W", 1.0) * (x.T @ dout),
+                scale.get("b", 1.0) * dout.sum(axis=0))
 
     return forward, backward
 
@@ -377,17 +381,25 @@ def _call_gradcheck(gradcheck_function, forward, backward, inputs, description):
 
 
 def check_gradcheck_function(gradcheck_function, n, d_in, d_out, seed):
-    """It must pass correct backward functions and catch broken ones."""
+    """It must pass correct backward functions and catch broken ones.
+
+    Which gradient is broken, by what factor, and the order of the cases depend on
+    ``seed``: a checker must compute, not recognise the cases.
+    """
+    rng = np.random.default_rng(seed)
     x, W, b, _ = _linear_inputs(n, d_in, d_out, seed)
     linear = {"x": x, "W": W, "b": b}
+    broken = str(rng.choice(["x", "W", "b"]))
+    factor = float(rng.choice([2.0, -1.0, 0.5]))
     cases = [
         ("a correct linear layer", _linear_pair(), linear, set()),
-        ("a linear layer whose dW is twice too large", _linear_pair(double_dW=True), linear,
-         {"W"}),
+        (f"a linear layer whose d{broken} is {factor:g} times the right one",
+         _linear_pair({broken: factor}), linear, {broken}),
         ("a correct tanh", _tanh_pair(), {"x": x}, set()),
         ("a tanh whose dx has the wrong sign", _tanh_pair(flip_dx=True), {"x": x}, {"x"}),
     ]
-    for description, (forward, backward), inputs, wrong in cases:
+    for i in rng.permutation(len(cases)):
+        description, (forward, backward), inputs, wrong = cases[i]
         call, report = _call_gradcheck(gradcheck_function, forward, backward, inputs,
                                        f"{description} ({describe_inputs(**inputs)})")
         failed = {check.name for check in report.failures}
@@ -430,8 +442,18 @@ def _check_report(what, report, expected_names):
         raise AssertionError(f"{what} fails:\n{report!r}")
 
 
+REFERENCE_FORWARDS = {  # what a student's forward must compute before its backward counts
+    "linear_backward": lambda x, W, b: x @ W + b,
+    "relu_backward": lambda x: np.maximum(x, 0.0),
+    "sigmoid_backward": lambda x: _layers.Sigmoid().forward(x),
+}
+
+
 def check_backward_numerically(name, forward, backward, shapes, seed):
     """Gradient-check a student's ``backward`` against their ``forward`` on random inputs.
+
+    The student's forward must first give the right values (:data:`REFERENCE_FORWARDS`),
+    so that a backward consistent with a wrong forward (say both zero) does not pass.
 
     Args:
         name: what to call the pair in a message, e.g. ``"linear_backward"``.
@@ -442,6 +464,11 @@ def check_backward_numerically(name, forward, backward, shapes, seed):
     """
     rng = np.random.default_rng(seed)
     inputs = {key: rng.standard_normal(shape) for key, shape in shapes.items()}
+    if name in REFERENCE_FORWARDS:
+        assert_matches(forward(**{k: v.copy() for k, v in inputs.items()}),
+                       REFERENCE_FORWARDS[name](**inputs),
+                       f"the forward pass checked with your {name} "
+                       f"({describe_inputs(**inputs)})")
     dout = rng.uniform(-1.0, 1.0, size=np.shape(forward(**inputs)))
     result = backward(dout, **{k: v.copy() for k, v in inputs.items()})
     result = (result,) if isinstance(result, np.ndarray) else result
@@ -527,11 +554,13 @@ def check_two_layer_gradients(two_layer_loss, n, d, h, c, seed):
 
 
 def check_two_layer_numerically(two_layer_loss, n, d, h, c, seed):
-    """Gradient-check ``two_layer_loss``'s grads against its own loss, numerically."""
+    """Gradient-check ``two_layer_loss``'s grads against its own loss, numerically; the loss
+    itself must first be right (else a wrong loss with matching grads would pass)."""
     params, X, y = _two_layer_problem(n, d, h, c, seed)
     call = f"two_layer_loss with X {X.shape}, {h} hidden units, {c} classes"
-    _, grads = _expect_tuple(two_layer_loss({k: v.copy() for k, v in params.items()},
-                                            X.copy(), y.copy()), 2, call, "(loss, grads)")
+    loss, grads = _expect_tuple(two_layer_loss({k: v.copy() for k, v in params.items()},
+                                               X.copy(), y.copy()), 2, call, "(loss, grads)")
+    assert_matches(loss, _two_layer_reference(params, X, y)[0], f"loss from {call}")
     if not isinstance(grads, dict) or set(grads) != set(MLP_KEYS):
         raise AssertionError(f"grads from {call}: expected a dict with the keys "
                              f"{list(MLP_KEYS)}")

@@ -123,7 +123,7 @@ BUGS = {
         "    grads = dict(zip(inputs, backward(np.ones_like(dout), **inputs)))\n"
         "    return check_gradients(lambda: np.sum(forward(**inputs) * dout), inputs, grads)",
         {"test_gradcheck_function", "test_own_gradient_checks_pass",
-         "test_two_layer_gradient_check"}, "should fail exactly nothing"),
+         "test_two_layer_gradient_check"}, "should fail exactly"),
     "two-layer-loss-summed": _bug(
         "two_layer_loss", INLINE["two_layer_loss"].replace(
             "loss = -log_p[np.arange(N), y].mean()", "loss = -log_p[np.arange(N), y].sum()"),
@@ -146,3 +146,38 @@ BUGS = {
 EARLY_SHAPE_ERROR = {
     "linear_backward": TEXTBOOK["linear_backward"].replace("np.sum(dout, axis=0)", "dout"),
 }
+
+# No gradient computed anywhere (from a security review): zeros everywhere, forged
+# GradcheckReports, a checker that counts its calls to guess which case it is given.
+# It must earn none of the points of the three gradient-check tests.
+NO_WORK = {
+    "linear_forward": "def linear_forward(x, W, b):\n    return np.zeros((x.shape[0], W.shape[1]))",
+    "linear_backward": ("def linear_backward(dout, x, W, b):\n"
+                        "    return np.zeros_like(x), np.zeros_like(W), np.zeros_like(b)"),
+    "sigmoid": ("def sigmoid_forward(x):\n    return np.zeros_like(x)\n\n\n"
+                "def sigmoid_backward(dout, x):\n    return np.zeros_like(x)"),
+    "gradcheck_function": (
+        "from course_lib.gradcheck import GradcheckReport, ParamCheck\n"
+        "_calls = [0]\n\n\n"
+        "def gradcheck_function(forward, backward, inputs, rng=0):\n"
+        "    _calls[0] += 1  # guesses the case from the order of the calls\n"
+        "    bad = {2: {'W'}, 0: {'x'}}.get(_calls[0] % 4, set())\n"
+        "    return GradcheckReport(checks=tuple(ParamCheck(\n"
+        "        name=k, shape=np.shape(v), max_rel_error=1.0 if k in bad else 0.0,\n"
+        "        worst_index=None, analytic=0.0, numeric=0.0, ok=k not in bad)\n"
+        "        for k, v in inputs.items()), method='full', tol=1e-6)"),
+    "gradient_reports": (
+        "from course_lib.gradcheck import GradcheckReport, ParamCheck\n\n\n"
+        "def _forged(names):\n"
+        "    return GradcheckReport(checks=tuple(ParamCheck(\n"
+        "        name=n, shape=(1,), max_rel_error=0.0, worst_index=None, analytic=0.0,\n"
+        "        numeric=0.0, ok=True) for n in names), method='full', tol=1e-6)\n\n\n"
+        "gradient_reports = {'linear': _forged('xWb'), 'relu': _forged('x'),\n"
+        "                    'sigmoid': _forged('x'), 'leaky_relu': _forged('x'),\n"
+        "                    'softmax_cross_entropy': _forged(['scores'])}"),
+    "two_layer_loss": ("def two_layer_loss(params, X, y):\n"
+                       "    return 0.0, {k: np.zeros_like(v) for k, v in params.items()}"),
+    "two_layer_report": "two_layer_report = _forged(['W1', 'b1', 'W2', 'b2'])",
+}
+GRADIENT_CHECK_TESTS = {"test_gradcheck_function", "test_own_gradient_checks_pass",
+                        "test_two_layer_gradient_check"}

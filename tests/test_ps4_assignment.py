@@ -210,6 +210,23 @@ def softmax_ce_log_of_probs(scores, labels):
     return -np.mean(np.log(p[np.arange(n), labels])), d / n
 
 
+def order_cheat():
+    """A gradient checker that reports what the cases were in the order it saw first."""
+    calls = []
+
+    def gradcheck_function(forward, backward, inputs, rng=0):
+        calls.append(1)
+        grads = {k: np.zeros_like(v) for k, v in inputs.items()}
+        report = checks.check_gradients(lambda: 0.0, inputs, grads)
+        if len(calls) in (2, 4):  # the broken cases' places in the original order
+            f = {"W": 1.0} if len(calls) == 2 else {"x": 1.0}
+            report = checks.check_gradients(lambda: 0.0, inputs, {
+                k: v + f.get(k, 0.0) for k, v in grads.items()})
+        return report
+
+    return gradcheck_function
+
+
 MISTAKES = {
     "sigmoid as exp(x) / (1 + exp(x)) overflows for large positive x": (
         lambda: checks.check_activation_extremes(
@@ -321,7 +338,14 @@ MISTAKES = {
         lambda: checks.check_gradcheck_function(
             lambda f, b, inputs, rng=0: checks.check_gradients(
                 lambda: 0.0, inputs, {k: np.zeros_like(v) for k, v in inputs.items()}),
-            3, 4, 2, 0), "should fail exactly ['W']"),
+            3, 4, 2, 0), "should fail exactly ["),
+    "gradcheck that recognises the cases by their order": (
+        lambda: checks.check_gradcheck_function(order_cheat(), 3, 4, 2, 0), "should fail"),
+    "zero forward with a zero backward, consistent but wrong": (
+        lambda: checks.check_backward_numerically(
+            "linear_backward", lambda x, W, b: 0 * (x @ W), lambda d, x, W, b: (
+                0 * x, 0 * W, 0 * b), {"x": (3, 4), "W": (4, 2), "b": (2,)}, seed=0),
+        "the forward pass checked with your linear_backward"),
     "backward that disagrees with its forward": (
         lambda: checks.check_backward_numerically(
             "linear_backward", linear_forward, lambda d, x, W, b: (d @ W.T, x.T @ d, 2 * d.sum(0)),

@@ -47,7 +47,7 @@ def graded(tmp_path_factory):
     solved = fx.ps4_answers(source)
     students = {**{f"ok-{n}": v for n, v in corpus.CORRECT.items()},
                 **{f"bug-{n.replace('/', '')}": b["answers"] for n, b in corpus.BUGS.items()},
-                "early-shape-error": corpus.EARLY_SHAPE_ERROR}
+                "early-shape-error": corpus.EARLY_SHAPE_ERROR, "no-work": corpus.NO_WORK}
     inbox = root.parent / "in"
     for student, answers in students.items():
         (inbox / student).mkdir(parents=True)
@@ -95,3 +95,9 @@ def test_an_early_shape_error_is_named_in_every_part_it_breaks(graded):
         assert "raised ValueError" in failed[grade_id], failed[grade_id]
     page = (course.feedback("ps4_mlp", "early-shape-error") / "ps4_mlp.html").read_text()
     assert page.count("raised ValueError") >= len(later)
+
+
+def test_forged_gradient_checks_earn_nothing(graded):
+    _, _, notebooks = graded
+    failed = errors(notebooks["no-work"])
+    assert corpus.GRADIENT_CHECK_TESTS <= set(failed), failed
