@@ -360,13 +360,17 @@ def code_cells(page):
 
 
 def unexecuted_code_cells(page):
-    """1-based positions (among code cells) of non-empty code cells with no ``[n]`` prompt."""
+    """1-based positions (among code cells) of non-empty code cells with no ``[n]`` prompt.
+
+    A cell whose input is collapsed (a lecture's answers cell) has no editor in the page;
+    it is left out here, and an error it raised still shows in :func:`error_outputs`.
+    """
     return code_cells(page).evaluate_all(
         """cells => cells
             .map((cell, i) => ({
                 i: i + 1,
-                prompt: cell.querySelector('.jp-InputPrompt').textContent.trim(),
-                source: cell.querySelector('.cm-content').textContent.trim(),
+                prompt: cell.querySelector('.jp-InputPrompt')?.textContent.trim() ?? '',
+                source: cell.querySelector('.cm-content')?.textContent.trim() ?? '',
             }))
             .filter(c => c.source && !/^\\[\\d+\\]:$/.test(c.prompt))
             .map(c => c.i)"""

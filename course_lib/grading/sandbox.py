@@ -31,7 +31,13 @@ The kernel talks to nbgrader over IPC sockets (the sandbox has no network), whos
 start with ``KernelManager.ip`` (one prefix per nbgrader process, in the runtime folder).
 Each kernel gets a private folder holding a copy of its connection file and its sockets,
 mounted at the runtime folder's path inside the sandbox; symlinks in the runtime folder
-point nbgrader at those sockets. A kernel sees no other kernel's key or sockets.
+point nbgrader at those sockets. A kernel sees no other kernel's key or sockets. Once the
+kernel has bound its sockets the grader makes that folder read-only to it
+(:func:`lock_runtime_folder`), and removes it when the kernel ends.
+
+The trusted test process (:mod:`course_lib.grading.harness`) runs in a sandbox of its own
+(:func:`harness_command`): the same read-only view and limits, no network, no notebook
+folder, talking over its standard input and output.
 
 How the autograde uses it (nbgrader runs as a subprocess)::
 
