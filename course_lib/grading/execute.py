@@ -287,7 +287,7 @@ class SplitExecute(Execute):
         skipped = ", ".join(str(i) for i in sorted(self._skipped))
         self._observe("note", *self._current,
                       f"the grader then started a new kernel and re-ran the {len(self._ran)} "
-                      f"cells that had run, without cell {skipped}")
+                      "cells that had run" + (f", without cell {skipped}" if skipped else ""))
 
     async def _async_handle_timeout(self, timeout, cell=None):
         index = next((i for i, c in enumerate(self.nb.cells) if c is cell), None)
