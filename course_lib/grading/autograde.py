@@ -301,7 +301,10 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
                 status.save(results[s])
         for s, job in list(jobs.items()):
             done = None if force else status.finished(s, _digest(run_digest, job))
-            if done is not None:
+            marks = done and gradebook.marks(course.db_url, assignment, s)
+            if marks:  # graded already; the gradebook may hold hand grades since
+                done.score, done.max_score, done.pending = (marks.score, marks.max_score,
+                                                            marks.pending)
                 results[s] = done
                 del jobs[s]
         bar = stack.enter_context(tqdm(total=len(students), desc=f"autograde {assignment}",
