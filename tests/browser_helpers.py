@@ -7,6 +7,7 @@ notebook, Run > Run All Cells, type into a cell's editor, move a slider, press n
 Validate button. They read everything back from the DOM.
 """
 
+import importlib.util
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -70,6 +72,26 @@ def chromium_executable():
         if os.access(candidate, os.X_OK):
             return candidate
     return shutil.which("chromium")
+
+
+@contextmanager
+def launched_chromium():
+    """Headless Debian Chromium driven by Playwright; without either, skip loudly (fail
+    when ``CI`` is set)."""
+    executable = chromium_executable()
+    if executable is None:
+        unavailable("Debian's chromium is not installed (run scripts/install-system-deps "
+                    "as root, or `apt-get install chromium`)")
+    if importlib.util.find_spec("playwright") is None:
+        unavailable("the playwright package is missing (pip install -e '.[test]')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def free_port():

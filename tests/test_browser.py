@@ -6,7 +6,6 @@ Open from Path, closes it afterwards and leaves screenshots in ``artifacts/``. W
 Chromium or playwright the tests skip loudly, and fail instead when ``CI`` is set.
 """
 
-import importlib.util
 
 import browser_helpers as lab
 import nbformat
@@ -33,21 +32,8 @@ def has_widgets(path):
 
 @pytest.fixture(scope="module")
 def chromium():
-    executable = lab.chromium_executable()
-    if executable is None:
-        lab.unavailable("Debian's chromium is not installed (run scripts/install-system-deps "
-                        "as root, or `apt-get install chromium`)")
-    if importlib.util.find_spec("playwright") is None:
-        lab.unavailable("the playwright package is missing (pip install -e '.[test]')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable,
-                                             args=lab.CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with lab.launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")

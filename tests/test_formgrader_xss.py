@@ -14,7 +14,6 @@ run (a kernel is started, files are written), which shows that the test can fail
 """
 
 import base64
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -56,21 +55,8 @@ def attack(name):
 
 @pytest.fixture(scope="module")
 def chromium():
-    executable = lab.chromium_executable()
-    if executable is None:
-        lab.unavailable("Debian's chromium is not installed (run scripts/install-system-deps "
-                        "as root, or `apt-get install chromium`)")
-    if importlib.util.find_spec("playwright") is None:
-        lab.unavailable("the playwright package is missing (pip install -e '.[test]')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable,
-                                             args=lab.CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with lab.launched_chromium() as browser:
+        yield browser
 
 
 def run(command, root, env):

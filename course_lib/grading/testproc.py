@@ -22,6 +22,16 @@ class TestProcessError(RuntimeError):
     """The test process overran its deadline, died or sent something malformed."""
 
 
+def kill_group(proc):
+    """Kill a process started with ``start_new_session=True`` and all it started; reap it."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
 def harness_argv(python=sys.executable):
     """The unsandboxed command (``--unsafe``): isolated mode keeps cwd off ``sys.path``."""
     return [python, "-I", "-m", "course_lib.grading.harness"]
@@ -87,12 +97,8 @@ class TestProcess:
             raise TestProcessError("the test process sent a malformed message") from None
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        if self.proc is not None:
+            kill_group(self.proc)
 
     def close(self):
         self.kill()

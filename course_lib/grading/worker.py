@@ -24,7 +24,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_lib.grading import kernel
+from course_lib.grading.testproc import kill_group
 
 
 @dataclass(frozen=True)
@@ -254,12 +254,7 @@ class GraderProcess:
     def kill(self):
         """Stop the process and everything it started."""
         self.alive = False
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait()
+        kill_group(self.proc)
 
     def close(self):
         """Let the process finish (end of input), or kill it if it does not within 30 s."""
