@@ -48,7 +48,7 @@ def assert_matches(actual, expected, what, likely_mistakes=None, inputs=None,
     expected = np.asarray(expected, dtype=np.float64)
     if expected.ndim > 0 and not isinstance(actual, np.ndarray):
         raise AssertionError(f"{what}: expected a numpy array of shape {expected.shape}, got "
-                             f"{type(actual).__name__} {actual!r}")
+                             f"a {type(actual).__name__}")
     actual = np.asarray(actual)
     if actual.shape != expected.shape:
         hint = ""

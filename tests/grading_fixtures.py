@@ -34,11 +34,13 @@ def source_notebook():
         new_code_cell("def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n"
                       "    ### END SOLUTION", metadata=_meta("square", solution=True)),
         new_code_cell('"""square works on arrays and scalars"""\n'
-                      "assert np.allclose(square(np.arange(3.0)), [0, 1, 4])\n"
+                      "np.testing.assert_allclose(square(np.arange(3.0)), [0.0, 1.0, 4.0], "
+                      "strict=True)\n"
                       "assert abs(square(3) - 9) < 1e-12",
                       metadata=_meta("test_square", grade=True, locked=True, points=1)),
         new_code_cell('"""square of negative numbers"""\n### BEGIN HIDDEN TESTS\n'
-                      "assert np.allclose(square(np.array([-2.0, 5.0])), [4, 25]), "
+                      "got = square(np.array([-2.0, 5.0]))\n"
+                      "assert np.shape(got) == (2,) and np.allclose(got, [4, 25]), "
                       '"square(-2) should be 4"\n### END HIDDEN TESTS',
                       metadata=_meta("test_square_hidden", grade=True, locked=True, points=1)),
         new_markdown_cell("## Part 2: mean (2 points)"),
@@ -46,8 +48,9 @@ def source_notebook():
                       "    ### END SOLUTION", metadata=_meta("mean", solution=True)),
         new_code_cell('"""mean of a list and of an array"""\n'
                       "x = np.random.default_rng(0).standard_normal(5)\n"
-                      "np.testing.assert_allclose(mean(x), x.sum() / 5)\n"
-                      "np.testing.assert_allclose(mean(np.array([1.0, 2.0, 6.0])), 3.0)\n"
+                      "np.testing.assert_allclose(mean(x), x.sum() / 5, strict=True)\n"
+                      "np.testing.assert_allclose(mean(np.array([1.0, 2.0, 6.0])), 3.0, "
+                      "strict=True)\n"
                       "assert abs(mean([4.0]) - 4.0) < 1e-12",
                       metadata=_meta("test_mean", grade=True, locked=True, points=2)),
     ]
@@ -441,13 +444,36 @@ def leak_hidden_inputs(folder, release):
         "    return x * x")}))
 
 
+def leak_via_class_name(folder, release):
+    """Correct answers, except that for a hidden test's input ``square`` returns an object
+    of a class named after that input: if the message saying what came back reached the
+    feedback, it would hold the hidden input."""
+    _write(folder, answer(release, {**GOOD, "square": (
+        "import numpy as np\n"
+        "def square(x):\n"
+        "    if isinstance(x, np.ndarray) and x.tolist() not in ([0.0, 1.0, 2.0],):\n"
+        "        return type('LEAK ' + repr(x.tolist()), (), {})()\n"
+        "    return x * x")}))
+
+
+def empty_answers(folder, release):
+    """Both answers wrong; arrays answered with empty arrays, which bare ``np.allclose``
+    (broadcasting) and ``assert_allclose`` against a scalar would accept."""
+    _write(folder, answer(release, {
+        "square": ("def square(x):\n    if np.ndim(x):\n"
+                   "        return np.empty((0,) + np.shape(x))\n    return x * 2"),
+        "mean": ("def mean(x):\n    if isinstance(x, np.ndarray):\n"
+                 "        return np.empty(0)\n    return x[0]")}))
+
+
 SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     good, wrong, infinite_loop, slow_cell, ignores_interrupt, os_exit, segfault, memory_bomb, deleted_test,
     edited_test, test_to_markdown, duplicated_ids, invalid_json, empty_file, wrong_name,
     extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
     patched_builtins, blanked_cells, hidden_traceback, cached_answers, trace_hook, code_swap,
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
-    builtin_hijack, giant_answer, runtime_dir_write, leak_hidden_inputs)}
+    builtin_hijack, giant_answer, runtime_dir_write, leak_hidden_inputs, leak_via_class_name,
+    empty_answers)}
 
 
 # A Dask task for tests (importable by the workers): the worker grading VICTIM dies.

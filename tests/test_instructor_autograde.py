@@ -125,6 +125,8 @@ def _expected(name, reference, release_nb):
         "forged-status": good, "big-return": wrong, "builtin-hijack": wrong,
         "giant-answer": wrong, "runtime-dir-write": good,
         "leak-hidden-inputs": good - points(release_nb, "test_square_hidden"),
+        "leak-via-class-name": good - points(release_nb, "test_square_hidden"),
+        "empty-answers": 0,
     }[name]
 
 
@@ -150,6 +152,7 @@ STATUS = {
     "forged-replies": "ok", "lying-object": "ok", "hunts-hidden-tests": "ok",
     "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok", "builtin-hijack": "ok",
     "giant-answer": "ok", "runtime-dir-write": "ok", "leak-hidden-inputs": "ok",
+    "leak-via-class-name": "ok", "empty-answers": "ok",
 }
 PROBLEM = {
     "ignores-interrupt": "ignored the interrupt, so the grader stopped the kernel",
@@ -208,10 +211,11 @@ def test_a_crafted_answer_cannot_take_the_graders_memory(graded_class):
     assert status["giant-answer"]["grader_peak_mb"] < 1000
 
 
-def test_a_hidden_tests_inputs_do_not_leak_through_the_students_error(graded_class):
+@pytest.mark.parametrize("name", ["leak-hidden-inputs", "leak-via-class-name"])
+def test_a_hidden_tests_inputs_do_not_leak_through_what_the_student_sends(graded_class,
+                                                                          name):
     course, _, _, _ = graded_class
-    texts = [o.get("evalue", "") + o.get("text", "")
-             for o in outputs_of(course, "leak-hidden-inputs")]
+    texts = [o.get("evalue", "") + o.get("text", "") for o in outputs_of(course, name)]
     assert not any("LEAK" in t for t in texts), texts
     assert any("this is a hidden test" in t for t in texts)
 

@@ -80,6 +80,10 @@ class StudentKernelStopped(Exception):
     """The student's kernel no longer runs (it died, or the grader stopped it)."""
 
 
+class StudentDataError(AssertionError):
+    """What the student's function returned cannot be read (its text comes from them)."""
+
+
 class NotReceived(Exception):
     """A notebook value that the grader cannot read (not plain data)."""
 
@@ -136,7 +140,7 @@ class Link:
             if not isinstance(answer, dict):
                 raise channel.ChannelError("an answer that is not an object")
         except (ValueError, TypeError, KeyError, RecursionError) as e:
-            raise AssertionError(f"calling {name} gave an answer the grader cannot read "
+            raise StudentDataError(f"calling {name} gave an answer the grader cannot read "
                                  f"({type(e).__name__})") from None
         if "error" in answer:
             error = answer["error"] if isinstance(answer["error"], dict) else {}
@@ -144,7 +148,7 @@ class Link:
             raise StudentCodeError(name, ename if IDENTIFIER.fullmatch(ename) else "Exception",
                                    str(error.get("evalue", ""))[:MAX_MESSAGE])
         if "unsendable" in answer:
-            raise AssertionError(
+            raise StudentDataError(
                 f"{name} returned {str(answer['unsendable'])[:200]}; the grader receives "
                 "only numpy arrays, numbers, strings, booleans, None and tuples, lists and "
                 "dicts of these")
@@ -152,7 +156,7 @@ class Link:
             value = channel.from_plain(answer.get("value"))
             _write_back(arguments, answer.get("changed") or [])
         except (channel.ChannelError, RecursionError, TypeError, ValueError) as e:
-            raise AssertionError(f"{name} returned data the grader cannot read: {e}") from None
+            raise StudentDataError(f"{name} returned data the grader cannot read: {e}") from None
         return value
 
 
@@ -244,6 +248,7 @@ def _trusted_import(module, attr):
 
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+HIDDEN_NOTE = "(its message is not shown: this is a hidden test)"
 
 
 def _hidden_lines(source):
@@ -277,11 +282,17 @@ def run_test(message, link):
         namespace = _namespace(message, link)
         with contextlib.redirect_stdout(printed):
             exec(code, namespace)
-    except StudentCodeError as e:
-        shown = e.evalue if _line_of(e, message) not in _hidden_lines(message["source"]) \
-            else "(its message is not shown: this is a hidden test)"
-        outcome = {"passed": False, "ename": e.ename,
-                   "evalue": f"raised by your {e.function}: {shown}"}
+    except (StudentCodeError, StudentDataError, NotReceived) as e:
+        # text the student's side wrote (an error message, a class name): on a hidden
+        # line it could carry the hidden test's inputs, so only its kind is shown
+        hidden = _line_of(e, message) in _hidden_lines(message["source"])
+        if isinstance(e, StudentCodeError):
+            shown = HIDDEN_NOTE if hidden else e.evalue
+            outcome = {"passed": False, "ename": e.ename,
+                       "evalue": f"raised by your {e.function}: {shown}"}
+        else:
+            outcome = {"passed": False, "ename": type(e).__name__,
+                       "evalue": HIDDEN_NOTE if hidden else str(e)[:MAX_MESSAGE]}
     except Exception as e:  # the test failed: that is its grade
         outcome = {"passed": False, "ename": type(e).__name__, "evalue": str(e)[:MAX_MESSAGE]}
     else:
