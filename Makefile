@@ -11,7 +11,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 export OPENBLAS_NUM_THREADS ?= 1
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test lint system-deps release grade-demo bench clean
+.PHONY: lab test lint system-deps release grade-demo hub hub-remove bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ release: $(STAMP)
 ## grade-demo: the instructor's whole cycle on the sample submissions in examples/
 grade-demo: system-deps $(STAMP)
 	$(BIN)/course demo
+
+## hub: a JupyterHub for the course on this machine, with demo accounts (as root)
+HUB_FOLDER ?= /srv/nn-course-hub
+HUB_PORT ?= 8000
+hub: system-deps $(STAMP)
+	$(BIN)/python -m course_lib.hub up --repo . --folder $(HUB_FOLDER) --port $(HUB_PORT)
+
+## hub-remove: delete the hub's demo accounts (and their homes) and $(HUB_FOLDER)
+hub-remove: $(STAMP)
+	$(BIN)/python -m course_lib.hub remove --folder $(HUB_FOLDER)
 
 ## bench: performance comparisons (ratios against baselines measured in the same run)
 bench: $(STAMP)

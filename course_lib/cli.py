@@ -1,9 +1,12 @@
 """``course``: the instructor's command line for PS4, built on nbgrader.
 
-    course release ps4_mlp                  solutions/ -> assignments/ and the gradebook
+    course release ps4_mlp [--exchange]     solutions/ -> assignments/ and the gradebook
+                                            (--exchange: and to the hub's Assignments panel)
     course collect ps4_mlp ZIP_OR_DIR       -> submitted/<student>/ps4_mlp/
+    course collect ps4_mlp --exchange       the same, from the hub's exchange
     course autograde ps4_mlp [--workers N] [--scheduler ADDRESS] [--force] [--unsafe]
-    course feedback ps4_mlp                 -> feedback/<student>/ps4_mlp/*.html
+    course feedback ps4_mlp [--exchange]    -> feedback/<student>/ps4_mlp/*.html
+                                            (--exchange: and back to the students)
     course grades ps4_mlp [-o grades.csv] [--force]
     course remove-student NAME              -> submitted/.removed/<time>-NAME/
     course demo                             the whole cycle on examples/, in a temp copy
@@ -22,6 +25,7 @@ from course_lib.grading import (
     autograde,
     collect,
     escape,
+    exchange,
     feedback,
     grades,
     remove,
@@ -38,10 +42,17 @@ def cmd_release(course, args):
     folder = course.release(args.assignment)
     print(f"released {args.assignment}: {', '.join(sorted(p.name for p in folder.iterdir()))}"
           f" in {folder.relative_to(course.root)}/")
+    if args.exchange:
+        outbound = exchange.release(course, args.assignment)
+        print(f"published to the exchange: {escape.for_terminal(outbound)} (students see it "
+              "in JupyterLab's Assignments panel)")
 
 
 def cmd_collect(course, args):
-    done = collect.collect_submissions(course, args.assignment, args.source)
+    if (args.source is None) == (not args.exchange):
+        raise CourseError("collect needs one source: a folder or zip, or --exchange")
+    done = (exchange.collect(course, args.assignment) if args.exchange
+            else collect.collect_submissions(course, args.assignment, args.source))
     print(report.format_table(done.rows(course, args.assignment),
                               headers=("student", "files collected", "submission")))
     for line in done.ignored:
@@ -80,6 +91,13 @@ def cmd_feedback(course, args):
     print(f"wrote {len(paths)} feedback pages under {course.root / 'feedback'}/")
     if replaced:
         print(f"(replaced {len(replaced)} pages written by nbgrader's generate_feedback)")
+    if args.exchange:
+        graded = sorted({p.parent.parent.name for p in paths})
+        released, skipped = exchange.release_feedback(course, args.assignment, graded)
+        print(f"returned feedback through the exchange to {len(released)} students")
+        if skipped:
+            print("not through the exchange (collected another way): "
+                  + ", ".join(map(escape.for_terminal, skipped)))
 
 
 def cmd_grades(course, args):
@@ -117,13 +135,19 @@ def build_parser():
             p.add_argument("assignment", help="e.g. ps4_mlp (a folder of solutions/)")
         return p
 
-    add("release", cmd_release, "generate the student version into assignments/ASSIGNMENT/ "
-        "and record its cells and points in gradebook.db")
+    p = add("release", cmd_release, "generate the student version into "
+            "assignments/ASSIGNMENT/ and record its cells and points in gradebook.db")
+    p.add_argument("--exchange", action="store_true",
+                   help="also publish it to nbgrader's exchange (Exchange.root), where "
+                        "students on the hub fetch it")
     p = add("collect", cmd_collect, "copy submissions into submitted/<student>/ASSIGNMENT/ "
             "(a resubmission keeps the previous one in submitted/<student>/.history/)")
-    p.add_argument("source", type=Path,
+    p.add_argument("source", type=Path, nargs="?",
                    help="a folder of student folders, a folder of LMS files, or a zip of "
                         "either")
+    p.add_argument("--exchange", action="store_true",
+                   help="collect from nbgrader's exchange instead: each student's latest "
+                        "submission that they own")
     p = add("autograde", cmd_autograde, "grade every submission into autograded/ and "
             "gradebook.db; the class report goes to autograded/ASSIGNMENT.status.json")
     demo = add("demo", cmd_demo, "the whole cycle on examples/ in a temporary copy, deleted "
@@ -147,8 +171,11 @@ def build_parser():
     p.add_argument("--force", action="store_true",
                    help="regrade everyone (default: skip students already graded from the "
                         "same submission, tests and settings, so a stopped run resumes)")
-    add("feedback", cmd_feedback, "write one HTML page per student and notebook to "
-        "feedback/<student>/ASSIGNMENT/ (no hidden test code, no traceback)")
+    p = add("feedback", cmd_feedback, "write one HTML page per student and notebook to "
+            "feedback/<student>/ASSIGNMENT/ (no hidden test code, no traceback)")
+    p.add_argument("--exchange", action="store_true",
+                   help="also return each page through nbgrader's exchange (students "
+                        "fetch it in the Assignments panel)")
     p = add("grades", cmd_grades, "export grades as CSV, one row per student")
     p.add_argument("-o", "--output", type=Path, default=Path("grades.csv"),
                    help="the CSV file to write (default: grades.csv in the current folder)")
