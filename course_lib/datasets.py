@@ -5,9 +5,10 @@ shape ``(N,)``. Generated sets take ``rng`` (a seed or Generator), so they are
 reproducible. Nothing is downloaded: the digits ship inside scikit-learn.
 
 Importing scikit-learn costs one to three seconds, more than most lecture cells, so
-``circles``, ``moons``, ``digits`` and ``train_test_split`` are short numpy ports of
-scikit-learn's functions that return the very same arrays for the same seed
-(``tests/test_datasets_sklearn_free.py`` compares them); only ``blobs`` imports it.
+``blobs``, ``circles``, ``moons``, ``digits`` and ``train_test_split`` are short numpy
+ports of scikit-learn's functions that return the very same arrays for the same seed
+(``tests/test_datasets_sklearn_free.py`` and ``tests/test_lecture_datasets.py`` compare
+them); none imports it.
 """
 
 import gzip
@@ -38,13 +39,16 @@ def xor(n_per_corner=1, noise=0.0, rng=0):
 
 
 def blobs(n=200, centers=2, std=1.0, rng=0):
-    """Gaussian clusters, ``centers`` classes (scikit-learn's ``make_blobs``)."""
-    from sklearn.datasets import make_blobs
-
-    X, y = make_blobs(
-        n_samples=n, centers=centers, cluster_std=std, random_state=_seed(rng)
-    )
-    return _as_dataset(X, y)
+    """Gaussian clusters, ``centers`` classes (as ``make_blobs``, 2-D, centres in [-10, 10])."""
+    state = np.random.RandomState(_seed(rng))
+    means = state.uniform(-10.0, 10.0, size=(centers, 2))
+    sizes = [n // centers + (k < n % centers) for k in range(centers)]
+    X = np.vstack([state.normal(loc=mean, scale=std, size=(size, 2))
+                   for mean, size in zip(means, sizes, strict=True)])
+    y = np.repeat(np.arange(centers), sizes)
+    order = np.arange(n)
+    state.shuffle(order)
+    return _as_dataset(X[order], y[order])
 
 
 def circles(n=200, noise=0.1, factor=0.5, rng=0):

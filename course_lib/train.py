@@ -4,7 +4,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from course_lib.layers import Sequential
 from course_lib.optim import SGD
@@ -94,7 +93,12 @@ def fit(
     backward = _backward_for_training(model)
     history = History()
     n = len(X)
-    for epoch in tqdm(range(epochs), disable=not progress, desc="epochs", unit="epoch"):
+    epoch_range = range(epochs)
+    if progress:        # tqdm.auto imports ipywidgets in a kernel: only when a bar is wanted
+        from tqdm.auto import tqdm
+
+        epoch_range = tqdm(epoch_range, desc="epochs", unit="epoch")
+    for epoch in epoch_range:
         order = rng.permutation(n)
         total_loss, correct = 0.0, 0
         with finite_scans(False):
