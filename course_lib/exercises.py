@@ -381,7 +381,56 @@ def _saturation_ratio(answer):
     return "1 / s'(-6): the squared loss's gradient is hundreds of times smaller there"
 
 
+
+@exercise("06.backprop_depth",
+          "the smallest chain depth K at which the naive chain rule needs more than 100 times "
+          "the multiplications of backprop")
+def _backprop_depth(answer):
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)) or answer < 1:
+        raise Wrong("give a whole number of units K >= 1")
+
+    def ratio(K):
+        return (3 * K**2 + 2 * K) / (4 * K - 1)
+
+    if ratio(answer) <= 100:
+        raise Wrong(f"at K = {answer} the naive rule does {ratio(answer):.1f} times the work: "
+                    "not yet more than 100 times; go deeper")
+    if answer > 1 and ratio(answer - 1) > 100:
+        raise Wrong(f"at K = {answer} the ratio is {ratio(answer):.1f}, but a shallower chain "
+                    "already passes 100: look for the smallest K")
+    return "the ratio grows like 3K / 4: linear in depth"
+
 # ---------------------------------------------------------------- 07 representational power
+
+def _staircase_max_error(H):
+    # 07's staircase_network(H) on [-2, 2] (sharpness 40) against sin(3x) + 0.3x^2, 4001 points
+    x = np.linspace(-2.0, 2.0, 4001)[:, None]
+    samples = np.linspace(-2.0, 2.0, H + 1)
+    positions = 0.5 * (samples[1:] + samples[:-1])
+    steepness = 40.0 / (samples[1] - samples[0])
+    target = np.sin(3 * samples) + 0.3 * samples**2
+    steps = 0.5 * (1 + np.tanh(0.5 * steepness * (x - positions)))     # sigma, overflow-free
+    approximation = target[0] + steps @ np.diff(target)
+    return float(np.max(np.abs(approximation - (np.sin(3 * x) + 0.3 * x**2)[:, 0])))
+
+
+@exercise("07.staircase_units",
+          "the fewest hidden units H (within 25%) for which the staircase's max error is "
+          "below 0.01")
+def _staircase_units(answer):
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)) or answer < 1:
+        raise Wrong("give a whole number of hidden units H >= 1")
+    if answer > 20_000:
+        raise Wrong("far more units than needed: use the table's error x H")
+    error = _staircase_max_error(int(answer))
+    if error >= 0.01:
+        raise Wrong(f"with H = {answer} the max error is {error:.4f}: not below 0.01 yet")
+    fewer = int(answer / 1.25)
+    if fewer >= 1 and _staircase_max_error(fewer) < 0.01:
+        raise Wrong(f"H = {answer} works (max error {error:.4f}), but 20% fewer units would "
+                    "too: look for the fewest")
+    return f"max error {error:.4f}: about 6.2 / H, so 1/H accuracy costs H units"
+
 
 def _tent(x, depth):
     for _ in range(depth):
