@@ -74,7 +74,7 @@ class FigureWidget(widgets.VBox):
     figsize = (5, 4)
 
     def __init__(self, controls):
-        self.figure = Figure(figsize=self.figsize, layout="constrained")
+        self.figure = Figure(figsize=self.figsize)      # fixed margins: no layout engine
         self.output = widgets.Output()
         super().__init__(children=[*controls, self.output])
 
@@ -91,6 +91,7 @@ class FigureWidget(widgets.VBox):
         """
         self.figure.clear()
         self.draw(self.figure)
+        plotting.place_axes(self.figure)
         if not in_kernel():
             return
         png = base64.b64encode(figure_png(self.figure)).decode("ascii")
@@ -106,8 +107,9 @@ class FigureWidget(widgets.VBox):
 
     def static_figure(self):
         """The current state drawn in a new pyplot figure (shown inline by a notebook)."""
-        figure = plt.figure(figsize=self.figsize, layout="constrained")
+        figure = plt.figure(figsize=self.figsize)
         self.draw(figure)
+        plotting.place_axes(figure)
         return figure
 
 
