@@ -296,6 +296,22 @@ def _elu_backward(answer):
     return "ELU's slope for x < 0 is e^x = out + 1: backward can reuse the forward output"
 
 
+@exercise("04.dead_bias",
+          "the largest bias b for which a ReLU unit with w = (1, 1) is dead on the four XOR "
+          "corners")
+def _dead_bias(answer):
+    b = _number(answer, "your bias")
+    pre = CORNERS @ np.array([1.0, 1.0]) + b
+    alive = [tuple(int(v) for v in corner) for corner, p in zip(CORNERS, pre, strict=True)
+             if p > 0]
+    if alive:
+        raise Wrong(f"with b = {b:g} the unit still fires (pre-activation > 0) on "
+                    f"{', '.join(map(str, alive))}")
+    if not np.isclose(b, -2.0):
+        raise Wrong(f"b = {b:g} kills the unit, but so does a larger bias: find the largest")
+    return "at b = -2 the pre-activation at (1, 1) is exactly 0, where ReLU' = 0 in course_lib"
+
+
 # ---------------------------------------------------------------- 05 MLP
 
 def _two_layer_relu(answer, d_in, name):
@@ -338,6 +354,25 @@ def _param_count(answer):
     truth = sum(p.size for _, p, _ in model.parameters())
     _compare(answer, truth, "your count", rtol=0, atol=0.5)
     return "weights and biases of both layers"
+
+
+@exercise("05.compose",
+          "f(X) for a batch X (N, 2): the network max(0, X W1) W2 with W1 = [[1, -1], [-1, 1]] "
+          "and W2 = [[1], [1]], in closed form")
+def _compose(answer):
+    X = np.random.default_rng(5).normal(0, 3, size=(20, 2))
+    truth = np.abs(X[:, 0] - X[:, 1])
+    out = np.asarray(answer(X.copy()), dtype=np.float64)
+    if out.size != len(X):
+        raise Wrong(f"f(X) should give one number per row of X: {len(X)}, got shape {out.shape}")
+    out = out.reshape(-1)
+    if np.allclose(out, -truth):
+        raise Wrong("right size, wrong sign: a sum of ReLUs with positive weights is >= 0")
+    wrong = int(np.sum(~np.isclose(out, truth)))
+    if wrong:
+        raise Wrong(f"f(X) differs from the network on {wrong} of {len(X)} random points; "
+                    "compose the two layers one at a time")
+    return "max(0, x1 - x2) + max(0, x2 - x1) = |x1 - x2|: two ReLUs make a fold"
 
 
 # ---------------------------------------------------------------- 06 learning
