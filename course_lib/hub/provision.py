@@ -216,6 +216,7 @@ def remove(hub):
             continue
         if account.pw_gecos != ACCOUNT_COMMENT:
             raise HubError(f"{user} is not an account `make hub` created: left alone")
-        subprocess.run(["pkill", "-KILL", "-u", user], check=False)
+        if shutil.which("pkill"):  # userdel refuses an account that still runs something
+            subprocess.run(["pkill", "-KILL", "-u", user], check=False)
         subprocess.run(["userdel", "--remove", user], check=True, capture_output=True)
     shutil.rmtree(hub.path(), ignore_errors=True)
