@@ -156,6 +156,22 @@ def _top5(answer):
     return "top-5 on 10 classes is a much easier test than top-5 on 1,000"
 
 
+
+@exercise("01.lenet_unshared",
+          "trainable parameters of LeNet-5's C1 (6 maps of 28x28 units, 5x5 inputs each, from "
+          "one 32x32 image) if no weights were shared: every unit its own 5x5 weights and bias")
+def _lenet_unshared(answer):
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+        raise Wrong("give a whole number of parameters")
+    truth = 6 * 28 * 28 * (5 * 5 + 1)
+    if answer == 6 * (5 * 5 + 1):
+        raise Wrong("that is C1 with shared weights (the cell above): now give every unit "
+                    "its own")
+    if answer != truth:
+        raise Wrong(f"{answer:,} is too {'many' if answer > truth else 'few'}: count the units "
+                    "of the 6 maps, then the parameters of one unit")
+    return "784 times the 156 shared parameters: weight sharing is what keeps C1 small"
+
 # ---------------------------------------------------------------- 02 XOR
 
 @exercise("02.product_feature",
@@ -184,6 +200,17 @@ def _separable_count(answer):
                     "go through the 16 truth tables and try to draw a line for each")
     return "every function except XOR and XNOR"
 
+
+
+@exercise("02.and_from_hidden",
+          "output weights (v1, v2, c) on 02's hidden layer h1 = relu(x1 + x2), "
+          "h2 = relu(x1 + x2 - 1) so that v1 h1 + v2 h2 + c > 0 exactly where AND is 1")
+def _and_from_hidden(answer):
+    v = _array(answer, (3,), "(v1, v2, c)")
+    total = CORNERS.sum(axis=1)
+    hidden = np.column_stack([np.maximum(0, total), np.maximum(0, total - 1), np.ones(4)])
+    _corners_wrong((hidden @ v > 0).astype(int), np.array([0, 0, 0, 1]), "your output unit")
+    return "h2 is positive only at (1, 1): the hidden layer already separates AND, as it does XOR"
 
 # ---------------------------------------------------------------- 03 computation
 

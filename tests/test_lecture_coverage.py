@@ -7,8 +7,9 @@ higher level) holds at least one code cell that was executed: the topic is taugh
 code that runs, and ``pytest --nbval`` re-runs that code.
 
 It also checks the exercises: every lecture has some, stored unanswered ("not attempted
-yet"), with one collapsed answers cell whose answers pass their own checks while computed
-wrong versions of them (sign, value or shape changed) are rejected.
+yet"), spread over two or more of its ``##`` sections under headings numbered in order, with
+one collapsed answers cell whose answers pass their own checks while computed wrong versions
+of them (sign, value or shape changed) are rejected.
 """
 
 import contextlib
@@ -201,3 +202,39 @@ def test_each_checker_accepts_the_stored_answer_and_rejects_a_wrong_one(path):
         assert rejected, f"{exercise_id}: no wrong version of the answer was rejected"
         for verdict in rejected:
             assert verdict.message, f"{exercise_id}: a rejection must say what is wrong"
+
+
+def exercise_sections(notebook):
+    """The level-2 section (its ``##`` heading) of each exercise cell, in order."""
+    current, found = None, []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for block in parse_markdown(cell.source):
+                if block["type"] == "heading" and block["attrs"]["level"] <= 2:
+                    current = plain_text(block).strip()
+        elif cell in exercise_cells(notebook):
+            found.append(current)
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
+def test_exercises_sit_in_the_sections_they_practise(path):
+    """Exercises follow the sections they practise: in two or more ``##`` sections, none
+    in the answers section, and each under its own "Exercise" heading."""
+    notebook = nbformat.read(path, as_version=4)
+    where = exercise_sections(notebook)
+    assert None not in where, f"{path.name}: an exercise comes before the first section"
+    assert "Answers to the exercises" not in where, f"{path.name}: an exercise among the answers"
+    assert len(set(where)) >= 2, (
+        f"{path.name}: every exercise is in one section ({where[0]!r}); put one at each "
+        "major section")
+    headings = [plain_text(block).strip() for cell in notebook.cells
+                if cell.cell_type == "markdown" for block in parse_markdown(cell.source)
+                if block["type"] == "heading"]
+    numbered = [text for text in headings if re.match(r"Exercise \d+\.\d+:", text)]
+    assert numbered, f"{path.name}: no 'Exercise N.M:' heading"
+    numbers = [tuple(map(int, re.match(r"Exercise (\d+)\.(\d+)", t).groups())) for t in numbered]
+    lecture = int(path.name[:2])
+    assert numbers == [(lecture, k) for k in range(1, len(numbers) + 1)], (
+        f"{path.name}: exercise headings should be numbered {lecture}.1, {lecture}.2, ... in "
+        f"order, got {numbered}")
