@@ -419,6 +419,29 @@ def giant_answer(folder, release):
         "InteractiveShell.user_expressions = _ue")}))
 
 
+def socket_flood(folder, release):
+    """Wrong answers; when a test calls ``square``, it writes 256 MB with no end of line
+    into the grader's socket (the agent's connection, found in the agent module), hoping
+    the grading process reads it all into memory."""
+    _write(folder, answer(release, {**WRONG, "square": (
+        "import course_lib.grading.agent as _g\n"
+        "def square(x):\n"
+        "    link = _g._link\n"
+        "    chunk = b'A' + b'0' * 2**20\n"
+        "    for _ in range(256):\n"
+        "        link.sock.sendall(chunk)\n"
+        "    return x * 2")}))
+
+
+def agent_hijack(folder, release):
+    """Correct answers; the agent's ``serve`` (patched through an alias) returns at once
+    without connecting, as if the test were done: no test may pass, and the grading
+    neither hangs nor fails."""
+    _write(folder, answer(release, GOOD, extra={"square": (
+        "import course_lib.grading.agent as _g\n"
+        "_g.serve = lambda path, names: 'reset'")}))
+
+
 def runtime_dir_write(folder, release):
     """Correct answers; a cell writes 4 files of 48 MB into the folder of its connection
     file (the runtime folder, the one host folder the kernel could write while it
@@ -472,7 +495,7 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
     patched_builtins, blanked_cells, hidden_traceback, cached_answers, trace_hook, code_swap,
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
-    builtin_hijack, giant_answer, runtime_dir_write, leak_hidden_inputs, leak_via_class_name,
+    builtin_hijack, giant_answer, socket_flood, agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_via_class_name,
     empty_answers)}
 
 

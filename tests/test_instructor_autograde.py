@@ -123,7 +123,8 @@ def _expected(name, reference, release_nb):
         "trace-hook": wrong, "code-swap": wrong, "forged-replies": 0,
         "lying-object": wrong, "hunts-hidden-tests": good, "noisy-correct": good,
         "forged-status": good, "big-return": wrong, "builtin-hijack": wrong,
-        "giant-answer": wrong, "runtime-dir-write": good,
+        "giant-answer": wrong, "socket-flood": wrong, "agent-hijack": 0,
+        "runtime-dir-write": good,
         "leak-hidden-inputs": good - points(release_nb, "test_square_hidden"),
         "leak-via-class-name": good - points(release_nb, "test_square_hidden"),
         "empty-answers": 0,
@@ -151,7 +152,7 @@ STATUS = {
     "cached-answers": "ok", "trace-hook": "flagged", "code-swap": "flagged",
     "forged-replies": "ok", "lying-object": "ok", "hunts-hidden-tests": "ok",
     "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok", "builtin-hijack": "ok",
-    "giant-answer": "ok", "runtime-dir-write": "ok", "leak-hidden-inputs": "ok",
+    "giant-answer": "ok", "socket-flood": "ok", "agent-hijack": "ok", "runtime-dir-write": "ok", "leak-hidden-inputs": "ok",
     "leak-via-class-name": "ok", "empty-answers": "ok",
 }
 PROBLEM = {
@@ -206,9 +207,21 @@ def test_the_sandboxed_kernel_cannot_write_to_the_host_after_it_started(graded_c
     assert errors and errors[0].ename == "PermissionError"
 
 
-def test_a_crafted_answer_cannot_take_the_graders_memory(graded_class):
+@pytest.mark.parametrize("name", ["giant-answer", "socket-flood"])
+def test_a_crafted_answer_cannot_take_the_graders_memory(graded_class, name):
     _, status, _, _ = graded_class
-    assert status["giant-answer"]["grader_peak_mb"] < 1000
+    assert status[name]["grader_peak_mb"] < 1000
+
+
+def test_a_flood_on_the_agents_socket_fails_only_that_call(graded_class):
+    course, _, _, _ = graded_class
+    errors = {c.metadata.nbgrader["grade_id"]: o.evalue
+              for c in nbformat.read(course.autograded(fx.ASSIGNMENT, "socket-flood")
+                                     / f"{fx.ASSIGNMENT}.ipynb", as_version=4).cells
+              if c.metadata.get("nbgrader", {}).get("grade_id")
+              for o in c.get("outputs", []) if o.output_type == "error"}
+    assert "did not answer the grader" in errors["test_square"]
+    assert "test_mean" not in errors
 
 
 @pytest.mark.parametrize("name", ["leak-hidden-inputs", "leak-via-class-name"])

@@ -2,18 +2,27 @@
 
 The grader (:mod:`course_lib.grading.execute`) never sends test code to the student's
 kernel. It evaluates one of these functions as a *user expression* of an otherwise empty
-execute request, and reads the JSON text it returns (:mod:`course_lib.grading.channel`):
+execute request, or of an answer cell's own request:
 
-* :func:`reset_transforms` before each cell: IPython's input and AST transformers go back
-  to the kernel's own, so every cell runs as written (a cell that installs a transformer
-  cannot blank or rewrite the cells after it);
-* :func:`describe` before each test: for each name the test reads from the notebook,
-  whether it is a function (the test will call it) or a value (sent as plain data);
-* :func:`call`: call a student's function by name with arguments sent as plain data and
-  answer with its result, or with the exception it raised. An argument that is one of the
-  test's own functions arrives as a :class:`RemoteCallback`: calling it asks the grader,
-  over the kernel's stdin channel (an ``input()`` request), to run that function in the
-  trusted test process and send back its result.
+* :func:`reset_transforms` after each answer cell (and before the first): IPython's
+  input and AST transformers go back to the kernel's own, so every cell runs as written
+  (a cell that installs a transformer cannot blank or rewrite the cells after it);
+* :func:`serve` for each test that reads names from the notebook: it connects to the
+  grader's Unix socket (in the kernel's private runtime folder, see
+  :mod:`course_lib.grading.sandbox`), sends :func:`describe` of the names the test reads
+  (for each, whether it is a function, which the test will call, or a value, sent as
+  plain data), then answers the grader's calls until the test is done: each is
+  :func:`call`, a call of a student's function by name with arguments sent as plain
+  data, answered with its result or with the exception it raised. An argument that is
+  one of the test's own functions arrives as a :class:`RemoteCallback`: calling it asks
+  the grader, over the same socket, to run that function in the trusted test process and
+  send back its result.
+
+Frames on the socket are one line of ASCII each: a kind letter, then JSON text
+(:mod:`course_lib.grading.channel`). Kernel to grader: ``D`` the description, ``A`` a
+call's answer, ``C`` a callback's arguments. Grader to kernel: ``X`` a call
+(``{"name", "request"}``), ``R`` a callback's result, ``E`` the end of the test. One
+connection per test; the JSON never holds a raw newline.
 
 Everything here runs in the student's process and can be tampered with; that only ever
 spoils the student's own answers, since every grade is decided in the test process from
@@ -21,13 +30,14 @@ the data that crosses.
 """
 
 import json
+import socket
 
 import numpy as np
 
 from course_lib.grading import channel
 
-CALLBACK_PROMPT = "course-grader-callback:"
 _startup_transforms = {}
+_link = None  # the grader's connection while a test is served
 
 
 def _shell():
@@ -107,8 +117,18 @@ class RemoteCallback:
         except channel.Unsendable as e:
             raise GraderCallbackError(f"this function of the grader takes plain data, not "
                                       f"{e}") from None
-        answer = _shell().kernel.raw_input(CALLBACK_PROMPT + request)
-        reply = channel.decode(answer)
+        link = _link
+        if link is None:
+            raise GraderCallbackError("this function of the grader can be called only while "
+                                      "its test runs")
+        try:
+            link.send("C", request)
+            kind, answer = link.receive()
+            if kind != "R":
+                raise OSError("the grader's link is out of step")
+            reply = channel.decode(answer)
+        except (OSError, channel.ChannelError) as e:
+            raise GraderCallbackError(f"the grader did not answer ({e})") from None
         if "error" in reply:
             raise GraderCallbackError(reply["error"])
         return reply["value"]
@@ -140,3 +160,64 @@ def call(name, request):
         return _reply(unsendable=str(e))
     except Exception as e:
         return _reply(unsendable=f"{channel.describe(result)} ({e!r})")
+
+
+class _Link:
+    """The kernel's end of one test's connection to the grader (see the module's doc)."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.sock.connect(path)
+        except OSError:
+            self.sock.close()
+            raise
+        self.reader = self.sock.makefile("rb")
+
+    def send(self, kind, text):
+        self.sock.sendall(f"{kind}{text}\n".encode("ascii"))
+
+    def receive(self):
+        line = self.reader.readline()
+        if not line.endswith(b"\n"):
+            raise OSError("the grader closed the link")
+        line = line[:-1].decode("ascii")
+        return line[:1], line[1:]
+
+    def close(self):
+        self.reader.close()
+        self.sock.close()
+
+
+def serve(path, names):
+    """Serve one test: describe ``names``, then answer calls until the grader says ``E``.
+
+    ``path`` is the grader's socket as this kernel sees it. Returns what
+    :func:`reset_transforms` returns: a test's calls ran student code, so IPython's
+    transformers are reset before the next cell.
+    """
+    global _link
+    try:
+        link = _Link(path)
+    except OSError:
+        return reset_transforms()
+    _link = link
+    try:
+        link.send("D", describe(names))
+        while True:
+            kind, text = link.receive()
+            if kind != "X":
+                break
+            try:
+                message = json.loads(text)
+                answer = call(str(message["name"]), str(message["request"]))
+            except (ValueError, KeyError, TypeError) as e:
+                answer = _reply(error={"ename": type(e).__name__, "evalue": str(e)},
+                                stage="grader")
+            link.send("A", answer)
+    except (OSError, UnicodeError):
+        pass
+    finally:
+        _link = None
+        link.close()
+    return reset_transforms()

@@ -7,13 +7,20 @@
   sent to the student's kernel. Its trusted source (hidden tests included, read from the
   run's tests file, never from the submission) runs in the trusted test process
   (:mod:`course_lib.grading.harness`), which reaches the student's names only as plain
-  data and calls by name, relayed here through :mod:`course_lib.grading.agent`. The
-  cell's outputs are written here from the outcome: nothing when the test passed, one
-  error output (the test's message) when it raised. nbgrader then scores the cell as
-  usual, and nothing the student prints, warns or displays can change that score;
+  data and calls by name, relayed here to :mod:`course_lib.grading.agent` in the kernel:
+  one execute request per test starts :func:`.agent.serve`, which connects to this
+  process's Unix socket for the kernel (:class:`AgentListener`, in the kernel's private
+  runtime folder); calls and callbacks then cross that socket as one line each, instead of
+  an execute request each (about 4 ms here). Every line is read with a deadline and
+  a size cap, and the kernel is watched meanwhile. The cell's outputs are written here
+  from the outcome: nothing when the test passed, one error output (the test's message)
+  when it raised. nbgrader then scores the cell as usual, and nothing the student
+  prints, warns or displays can change that score;
 * every **other code cell** (answers, the notebook's own locked cells) runs in the
   student's (sandboxed) kernel, after IPython's transformers are reset so it runs as
-  written. Its outputs are capped per cell and per notebook, whatever their kind.
+  written (the reset is a user expression of the previous cell's own request, and a
+  request of its own when that cell raised or the kernel is new). Its outputs are capped
+  per cell and per notebook, whatever their kind.
 
 What the grader observes (a cell that overran its time, a kernel that died or had to be
 stopped, output that was cut, a test process that failed; a ``note`` of what it did about
@@ -30,20 +37,28 @@ cells are marked "not run" and later tests fail with the reason).
 
 import ast
 import json
+import os
 import re
+import select
+import shutil
+import socket
+import tempfile
 import time
+from queue import Empty
 
+import jsonschema
 import zmq
 import zmq.asyncio
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import ensure_async, run_sync
+from nbclient.util import ensure_async, run_hook, run_sync
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
+from nbgrader.nbgraderformat import MetadataValidator
+from nbgrader.nbgraderformat.common import BaseMetadataValidator
+from nbgrader.preprocessors import CheckCellMetadata, Execute
 from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets import Integer, List, Unicode
 
-from course_lib.grading import harness
-from course_lib.grading.agent import CALLBACK_PROMPT
+from course_lib.grading import harness, kernel
 from course_lib.grading.testproc import TestProcess, TestProcessError, harness_argv
 
 AGENT = "__import__('course_lib.grading.agent', fromlist=['call'])"
@@ -51,6 +66,8 @@ MAX_RESTARTS = 3  # new kernels a notebook may get after its kernel died or was 
 MAX_ZMQ_MESSAGE = 8 * 2**20  # a larger message from the kernel drops its connection
 ZMQ_QUEUE = 32  # messages queued per socket: the client holds at most 256 MiB of them
 MAX_ANSWER_CHARS = MAX_ZMQ_MESSAGE  # the longest answer of the agent read
+AGENT_SOCKET = "agent"  # in the kernel's private runtime folder (short: sun_path is 108 bytes)
+TEND_EVERY = 0.2  # seconds between looks at the kernel while waiting for its agent
 STRING_LITERAL = re.compile(r"'[^'\\\n]*(?:\\.[^'\\\n]*)*'|\"[^\"\\\n]*(?:\\.[^\"\\\n]*)*\"")
 
 
@@ -114,8 +131,118 @@ def _where(index, grade_id):
     return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
 
 
+_SCHEMA_VALIDATORS = {}  # schema version -> a jsonschema validator, its schema checked
+
+
+class _CheckedSchemaOnce(BaseMetadataValidator):
+    """nbgrader's cell check, with its JSON schema checked once per process.
+
+    ``jsonschema.validate`` checks the schema against the metaschema at every call, that
+    is once a cell, twice a notebook: about 0.3 s of each student's grading. This does
+    what it does (the best-matching error is raised) with the schema checked once.
+    """
+
+    def validate_cell(self, cell):
+        meta = cell.metadata.get("nbgrader")
+        if not isinstance(meta, dict) or meta.get("schema_version", 0) != self.schema_version:
+            return super().validate_cell(cell)  # no metadata, or nbgrader's version error
+        validator = _SCHEMA_VALIDATORS.get(self.schema_version)
+        if validator is None:
+            kind = jsonschema.validators.validator_for(self.schema)
+            kind.check_schema(self.schema)
+            validator = _SCHEMA_VALIDATORS[self.schema_version] = kind(self.schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(meta))
+        if error is not None:
+            raise error
+
+
+class _FastMetadataValidator(MetadataValidator, _CheckedSchemaOnce):
+    """nbgrader's metadata validator (its own checks), the schema checked once."""
+
+
+class FastCheckCellMetadata(CheckCellMetadata):
+    """nbgrader's ``CheckCellMetadata`` with :class:`_FastMetadataValidator`: same
+    checks, same errors, without checking nbgrader's schema again for every cell."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.nbgraderformat import ValidationError
+
+        try:
+            _FastMetadataValidator().validate_nb(nb)
+        except ValidationError:
+            import traceback
+
+            self.log.error(traceback.format_exc())
+            msg = "Notebook failed to validate; the nbgrader metadata may be corrupted."
+            self.log.error(msg)
+            raise ValidationError(msg) from None
+        return nb, resources
+
+
 class _KernelGone(Exception):
     """The student's kernel died or was stopped: ``args[0]`` says how."""
+
+
+class _LinkBroken(Exception):
+    """The kernel's agent stopped answering over its socket (it closed it, sent something
+    out of step or too long, or its serve request ended)."""
+
+
+class _Overran(Exception):
+    """A test's deadline passed while the grader waited for the kernel's agent."""
+
+
+class AgentListener:
+    """The grader's Unix socket for one kernel's agent (:func:`.agent.serve`).
+
+    ``host_dir`` is a folder only that kernel sees (its private runtime folder in the
+    sandbox), where it appears as ``kernel_dir``. The socket is the kernel's own
+    (``owner``: its uid when the grader runs as root), mode 0600.
+    """
+
+    def __init__(self, host_dir, kernel_dir, owner=None):
+        self.host_path = os.path.join(host_dir, AGENT_SOCKET)
+        self.kernel_path = os.path.join(kernel_dir, AGENT_SOCKET)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.sock.bind(self.host_path)
+            os.chmod(self.host_path, 0o600)
+            if owner is not None and owner != os.geteuid():
+                os.chown(self.host_path, owner, owner)
+            self.sock.listen(1)
+        except OSError:
+            self.sock.close()
+            raise
+        self.sock.setblocking(False)
+
+    def close(self):
+        self.sock.close()
+
+
+class _Serving:
+    """One test's serve request in the kernel and its connection."""
+
+    def __init__(self, msg_id):
+        self.msg_id, self.conn, self.buffer, self.reply = msg_id, None, b"", None
+
+    def send(self, kind, text):
+        if self.conn is None:
+            raise _LinkBroken("no connection")
+        try:
+            self.conn.sendall(f"{kind}{text}\n".encode("ascii", "replace"))
+        except OSError as e:
+            raise _LinkBroken(str(e)) from None
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def link_error(why="did the notebook change IPython or course_lib.grading?"):
+    """The answer the test process gets when the kernel's agent did not answer."""
+    return json.dumps({"error": {"ename": "GraderLinkError", "evalue": (
+        f"the notebook's kernel did not answer the grader ({why})")}})
 
 
 class SplitExecute(Execute):
@@ -139,7 +266,9 @@ class SplitExecute(Execute):
         with open(self.tests_file) as f:
             spec = json.load(f)[notebook]
         self._tests, self._imports = spec["tests"], [tuple(i) for i in spec["imports"]]
-        self._tester = TestProcess(self._harness_argv)
+        # sandboxed, its environment is the policy's (one BLAS thread); else this one's
+        env = None if self.harness_policy else {**os.environ, **kernel.ONE_THREAD}
+        self._tester = TestProcess(self._harness_argv, env)
         self._kernel_gone = None  # why, once the kernel died or was stopped
         self._ran, self._skipped, self._restarts = [], set(), 0  # for replays after a crash
         self._failed_cells = []  # (where, "ename: evalue", names the cell binds)
@@ -147,9 +276,13 @@ class SplitExecute(Execute):
         self._used = {"notebook": 0}
         self._stats = {"test_seconds": 0.0, "calls": 0, "callbacks": 0}
         self._cell_notes = set()
+        self._agent = None  # the AgentListener of the current kernel
+        self._needs_reset = True  # IPython's transformers before the next answer cell
+        self._last_reply = None
         self.store_widget_state = False
+        self.shutdown_kernel = "immediate"  # nothing in the sandboxed kernel needs saving
         try:
-            self._tester.ensure()  # starts while the kernel starts below
+            self._tester.start()  # starts while the kernel starts below
             return super().preprocess(nb, resources, km=km)
         finally:
             self._tester.close()
@@ -175,12 +308,57 @@ class SplitExecute(Execute):
         context = self.km.context
         context.setsockopt(zmq.MAXMSGSIZE, MAX_ZMQ_MESSAGE)
         context.setsockopt(zmq.RCVHWM, ZMQ_QUEUE)
-        client = await super().async_start_new_kernel_client()
+        try:  # nbclient's own, with the wait for the kernel below
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            await self._wait_for_ready(self.kc, self.startup_timeout)
+        except Exception:
+            await self._async_cleanup_kernel()
+            raise
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        client = self.kc
+        self._needs_reset = True
         if self.harness_policy:  # sandboxed: the kernel has bound its sockets by now
             from course_lib.grading import sandbox
 
+            private = sandbox.private_folder(self.km.ip, self._ports())
+            if private is not None:
+                self._agent = AgentListener(private, os.path.dirname(self.km.ip),
+                                            os.stat(private).st_uid)
             self._private = sandbox.lock_runtime_folder(self.km.ip, self._ports())
+        if self._agent is None:  # --unsafe: a folder of its own
+            folder = tempfile.mkdtemp(prefix="course-agent-")
+            self._agent = AgentListener(folder, folder)
+            self._agent_folder = folder
         return client
+
+    async def _wait_for_ready(self, kc, timeout):
+        """jupyter_client's ``wait_for_ready``, without its last 0.2 s of waiting for IOPub
+        to fall silent (every kernel start paid it): the kernel answers ``kernel_info``
+        and IOPub delivers, then what IOPub already holds is dropped. Later IOPub messages
+        of these requests are ignored anyway: nothing here reads another request's output.
+        """
+        deadline = time.monotonic() + (timeout or 60)
+        while True:
+            kc.kernel_info()
+            try:
+                msg = await kc.shell_channel.get_msg(timeout=1)
+            except Empty:
+                msg = None
+            if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                try:
+                    await kc.iopub_channel.get_msg(timeout=0.2)  # IOPub is connected
+                except Empty:
+                    pass
+                else:
+                    kc._handle_kernel_info_reply(msg)
+                    break
+            if not await ensure_async(self.km.is_alive()):
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        await _ready(kc.iopub_channel)
 
     # nbclient's sync wrappers are bound to its own coroutines: bind them to these
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
@@ -194,6 +372,12 @@ class SplitExecute(Execute):
         try:
             await super()._async_cleanup_kernel()
         finally:
+            if self._agent is not None:
+                self._agent.close()
+                self._agent = None
+            if getattr(self, "_agent_folder", None):
+                shutil.rmtree(self._agent_folder, ignore_errors=True)
+                self._agent_folder = None
             if self.harness_policy:
                 from course_lib.grading import sandbox
 
@@ -222,9 +406,10 @@ class SplitExecute(Execute):
         where = _where(cell_index, grade_id)
         self._current = (cell_index, grade_id)
         try:
-            await self._kernel_eval(f"{AGENT}.reset_transforms()", time.monotonic() + 30)
-            cell = await super().async_execute_cell(cell, cell_index, execution_count,
-                                                    store_history)
+            if self._needs_reset:
+                await self._kernel_eval(f"{AGENT}.reset_transforms()", time.monotonic() + 30)
+            cell = await self._execute_resetting(cell, cell_index, execution_count,
+                                                 store_history)
         except (DeadKernelError, _KernelGone):
             self._lose(cell, "kernel died", f"the kernel died in {where}", "killed the kernel")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
@@ -251,6 +436,32 @@ class SplitExecute(Execute):
         return cell
 
     execute_cell = run_sync(async_execute_cell)
+
+    async def _execute_resetting(self, cell, cell_index, execution_count, store_history):
+        """nbclient's execution of ``cell``, whose request also resets the transformers.
+
+        The reset is a user expression of the cell's own request, so it runs after the
+        cell (and its post-run hooks) and before anything else: one request a cell instead
+        of two. A cell that raised gets no user expressions evaluated, so the next cell is
+        then preceded by a reset request of its own.
+        """
+        kc = self.kc
+        execute = kc.execute
+        kc.execute = lambda *args, **kwargs: execute(
+            *args, **kwargs, user_expressions={"r": f"{AGENT}.reset_transforms()"})
+        self._last_reply, self._needs_reset = None, True
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        finally:
+            del kc.execute
+        if self._last_reply is not None:
+            self._needs_reset = _agent_answer(self._last_reply) != "reset"
+        return cell
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        self._last_reply = exec_reply
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     def _lose(self, cell, status, why, what_it_did):
         """The kernel is gone because of ``cell``: later cells are replayed without it."""
@@ -334,22 +545,27 @@ class SplitExecute(Execute):
         began = time.monotonic()
         deadline = began + self.timeout
         names = harness.student_names(source, self._imports)
-        described = '{"names": {}}'
         await self._recover()
-        if names and not self._kernel_gone:
-            try:
-                described = await self._kernel_eval(f"{AGENT}.describe({names!r})", deadline)
-            except _KernelGone:
-                pass
+        serving = None
         try:
             self._tester.ensure()
+            described = '{"names": {}}'
+            if names and not self._kernel_gone:
+                serving = self._begin_serving(names)
+                described = await self._described(serving, deadline)
             self._tester.send(op="run", label=grade_id, source=source, imports=self._imports,
                               names=described, why_missing=self._why_missing(names))
-            outcome = await self._serve_test(deadline)
-        except TestProcessError as e:
+            outcome = await self._serve_test(serving, deadline)
+        except (TestProcessError, _Overran) as e:
+            if isinstance(e, _Overran):
+                self._tester.kill()
+                e = TestProcessError("the test did not finish in time")
             self._observe("test failed to run", cell_index, grade_id, str(e))
             outcome = {"passed": False, "ename": "TestError",
                        "evalue": f"{e}: this test could not finish (limit {self.timeout} s)"}
+        finally:
+            if serving is not None:
+                await self._stop_serving(serving, deadline)
         cell.outputs = []
         if outcome.get("stdout"):
             cell.outputs.append(new_output("stream", name="stdout", text=outcome["stdout"]))
@@ -372,8 +588,8 @@ class SplitExecute(Execute):
                     why[name] = self._kernel_gone
         return why
 
-    async def _serve_test(self, deadline):
-        """Relay the test process's calls to the kernel until the test is done."""
+    async def _serve_test(self, serving, deadline):
+        """Relay the test process's calls to the kernel's agent until the test is done."""
         while True:
             message = self._tester.receive(deadline)
             if message.get("op") == "done":
@@ -384,13 +600,30 @@ class SplitExecute(Execute):
                 self._tester.send(op="reply", gone=self._kernel_gone)
                 continue
             self._stats["calls"] += 1
-            expression = f"{AGENT}.call({message['name']!r}, {message['request']!r})"
             try:
-                answer = await self._kernel_eval(expression, deadline, self._callback)
+                answer = await self._call(serving, message, deadline)
             except _KernelGone as e:
                 self._tester.send(op="reply", gone=str(e))
             else:
                 self._tester.send(op="reply", answer=answer)
+
+    async def _call(self, serving, message, deadline):
+        """One call of the student's function by the agent; its answer (JSON text)."""
+        if serving is None or serving.conn is None:
+            return link_error()
+        try:
+            serving.send("X", json.dumps({"name": str(message.get("name")),
+                                          "request": str(message.get("request"))}))
+            while True:
+                kind, text = await self._read_frame(serving, deadline)
+                if kind == "A":
+                    return text
+                if kind != "C":
+                    raise _LinkBroken("a frame out of step")
+                serving.send("R", self._callback(text, deadline))
+        except _LinkBroken:
+            serving.close()
+            return link_error()
 
     def _callback(self, request, deadline):
         self._stats["callbacks"] += 1
@@ -403,26 +636,121 @@ class SplitExecute(Execute):
             message = self._tester.receive(deadline)
         if message.get("op") != "callback_reply":
             raise TestProcessError("the test process sent an unknown message")
-        return message["reply"]
+        return str(message["reply"])
+
+    # --- the agent's socket ------------------------------------------------------------
+
+    def _begin_serving(self, names):
+        """Send the request that runs :func:`.agent.serve` for one test."""
+        expression = f"{AGENT}.serve({self._agent.kernel_path!r}, {names!r})"
+        return _Serving(self.kc.execute("", silent=True, store_history=False,
+                                        allow_stdin=True, user_expressions={"r": expression}))
+
+    async def _described(self, serving, deadline):
+        """Accept the agent's connection; return its description of the test's names."""
+        try:
+            while serving.conn is None:
+                await self._wait_for(self._agent.sock, serving, deadline)
+                try:
+                    serving.conn, _ = self._agent.sock.accept()
+                except BlockingIOError:
+                    continue
+                serving.conn.setblocking(True)
+            kind, text = await self._read_frame(serving, deadline)
+            if kind != "D":
+                raise _LinkBroken("a frame out of step")
+            return text
+        except _LinkBroken:
+            serving.close()
+            return link_error()
+        except _KernelGone:
+            return '{"names": {}}'
+
+    async def _read_frame(self, serving, deadline):
+        """The next ``(kind, text)`` from the agent; at most ``MAX_ANSWER_CHARS``."""
+        while b"\n" not in serving.buffer:
+            await self._wait_for(serving.conn, serving, deadline)
+            try:
+                chunk = serving.conn.recv(2**20)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise _LinkBroken("the agent closed its socket")
+            serving.buffer += chunk
+            if len(serving.buffer) > MAX_ANSWER_CHARS + 2:
+                raise _LinkBroken("a frame over the size limit")
+        line, serving.buffer = serving.buffer.split(b"\n", 1)
+        if len(line) > MAX_ANSWER_CHARS + 1:
+            raise _LinkBroken("a frame over the size limit")
+        text = line.decode("ascii", "replace")
+        return text[:1], text[1:]
+
+    async def _wait_for(self, fileobj, serving, deadline):
+        """Wait until ``fileobj`` (the agent's socket) is readable.
+
+        Meanwhile, every ``TEND_EVERY`` seconds: drop the kernel's output, answer its
+        input requests with nothing, notice its serve request ending (:class:`_LinkBroken`)
+        or the kernel dying (:class:`_KernelGone`). :class:`_Overran` at ``deadline``.
+        """
+        if fileobj is None:
+            raise _LinkBroken("no connection")
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Overran()
+            if select.select([fileobj], [], [], min(remaining, TEND_EVERY))[0]:
+                return
+            kc = self.kc
+            await _ready(kc.iopub_channel)  # output of the student's code: dropped
+            for _ in await _ready(kc.stdin_channel):
+                kc.input("")
+            for message in await _ready(kc.shell_channel):
+                if message["parent_header"].get("msg_id") == serving.msg_id:
+                    serving.reply = message
+            if serving.reply is not None:
+                raise _LinkBroken("the serve request ended")
+            if not await ensure_async(self.km.is_alive()):
+                self._kernel_gone = "the kernel died while the grader was using it"
+                self._observe("kernel died", None, None, self._kernel_gone)
+                raise _KernelGone(self._kernel_gone)
+
+    async def _stop_serving(self, serving, deadline):
+        """End the test's serve request and wait for its reply (see :meth:`_request`)."""
+        try:
+            serving.send("E", "")
+        except _LinkBroken:
+            pass
+        serving.close()
+        if serving.reply is None and not self._kernel_gone:
+            try:  # an overrun test's call is interrupted a second after its deadline
+                serving.reply = await self._await_reply(
+                    serving.msg_id, max(deadline, time.monotonic() + 1))
+            except _KernelGone:
+                return
+        self._needs_reset = _agent_answer(serving.reply) != "reset"
 
     # --- talking to the agent in the kernel ------------------------------------------------
 
-    async def _kernel_eval(self, expression, deadline, on_callback=None):
+    async def _kernel_eval(self, expression, deadline):
         """Evaluate ``expression`` (a call of the agent) in the kernel; return its str.
 
-        Callback requests (``input()`` with :data:`CALLBACK_PROMPT`) are answered with
-        ``on_callback(request, deadline)``; output the kernel prints meanwhile is dropped.
         Raises :class:`_KernelGone` when the kernel dies, or overruns ``deadline`` (it is
         then interrupted, and stopped if that does not help).
         """
-        reply = await self._request("", {"r": expression}, deadline, on_callback)
+        reply = await self._request("", {"r": expression}, deadline)
         return _agent_answer(reply)
 
-    async def _request(self, code, user_expressions, deadline, on_callback=None):
+    async def _request(self, code, user_expressions, deadline):
         """Run ``code`` silently in the kernel; return its execute reply (see above)."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=True,
+                                 user_expressions=user_expressions)
+        return await self._await_reply(msg_id, deadline)
+
+    async def _await_reply(self, msg_id, deadline):
+        """The execute reply to ``msg_id``; input requests meanwhile get an empty answer
+        and output is dropped. Interrupts the kernel at ``deadline``, and stops it if it
+        has not answered 10 s later (:class:`_KernelGone`)."""
         kc = self.kc
-        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=True,
-                            user_expressions=user_expressions)
         poller = zmq.asyncio.Poller()
         for channel in (kc.shell_channel, kc.stdin_channel, kc.iopub_channel):
             poller.register(channel.socket, zmq.POLLIN)
@@ -449,16 +777,22 @@ class SplitExecute(Execute):
             if kc.iopub_channel.socket in ready:
                 await kc.iopub_channel.get_msg(timeout=0)
             if kc.stdin_channel.socket in ready:
-                request = await kc.stdin_channel.get_msg(timeout=0)
-                prompt = request["content"].get("prompt", "")
-                answer = ""
-                if on_callback and prompt.startswith(CALLBACK_PROMPT):
-                    answer = on_callback(prompt[len(CALLBACK_PROMPT):], deadline)
-                kc.input(answer)
+                await kc.stdin_channel.get_msg(timeout=0)
+                kc.input("")
             if kc.shell_channel.socket in ready:
                 reply = await kc.shell_channel.get_msg(timeout=0)
                 if reply["parent_header"].get("msg_id") == msg_id:
                     return reply
+
+
+async def _ready(channel):
+    """The messages waiting on a kernel client's ``channel``, without waiting."""
+    found = []
+    while True:
+        try:
+            found.append(await channel.get_msg(timeout=0))
+        except Empty:
+            return found
 
 
 def _agent_answer(reply):
@@ -469,16 +803,13 @@ def _agent_answer(reply):
     # huge syntax tree (gigabytes) in this process
     if not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS or \
             not STRING_LITERAL.fullmatch(text):
-        return json.dumps({"error": {"ename": "GraderLinkError", "evalue": (
-            "the notebook's kernel did not answer the grader (did the notebook change "
-            "IPython or course_lib.grading?)")}})
+        return link_error()
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         value = None
-    return value if isinstance(value, str) else json.dumps({"error": {
-        "ename": "GraderLinkError", "evalue": "the notebook's kernel answered the grader "
-        "with something other than text"}})
+    return value if isinstance(value, str) else link_error("it answered with something "
+                                                           "other than text")
 
 
 def _size(content):

@@ -5,7 +5,9 @@ It is ipykernel with three things done first, before any student code can run:
 1. resource limits from the environment (``COURSE_KERNEL_MEMORY_MB`` caps the address
    space, so a memory bomb raises ``MemoryError`` instead of taking the machine;
    ``COURSE_KERNEL_FILE_MB`` caps the size of any file it writes; no core dumps);
-2. one BLAS thread, so the address-space cap is not eaten by thread stacks;
+2. one BLAS thread, so the address-space cap is not eaten by thread stacks and two
+   grading workers do not fight over the cores (the variables are in the kernel spec's
+   environment, and in the sandbox's, since ``course_lib`` loads numpy before ``main``);
 3. :mod:`course_lib.grading.agent` imported, the grader's correspondent in this process
    (no test code ever runs here: tests run in :mod:`course_lib.grading.harness`).
 
@@ -22,6 +24,8 @@ from pathlib import Path
 KERNEL_NAME = "course-grader"
 MEMORY_ENV = "COURSE_KERNEL_MEMORY_MB"
 FILE_ENV = "COURSE_KERNEL_FILE_MB"
+# numpy's BLAS reads these when it is loaded, before main() runs (course_lib imports it)
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def kernel_argv(python=sys.executable):
@@ -40,7 +44,7 @@ def write_kernel_spec(jupyter_dir, memory_mb, file_mb, argv=None):
         "argv": argv or kernel_argv(),
         "display_name": "Python 3 (course grader)",
         "language": "python",
-        "env": {MEMORY_ENV: str(memory_mb), FILE_ENV: str(file_mb)},
+        "env": {MEMORY_ENV: str(memory_mb), FILE_ENV: str(file_mb), **ONE_THREAD},
     }
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
     return KERNEL_NAME
@@ -61,8 +65,7 @@ def apply_limits(environ=os.environ):
 
 
 def main():
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
+    os.environ.update(ONE_THREAD)  # for what the kernel starts (numpy is loaded by now)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     apply_limits()
     from ipykernel import kernelapp

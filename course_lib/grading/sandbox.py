@@ -32,8 +32,10 @@ start with ``KernelManager.ip`` (one prefix per nbgrader process, in the runtime
 Each kernel gets a private folder holding a copy of its connection file and its sockets,
 mounted at the runtime folder's path inside the sandbox; symlinks in the runtime folder
 point nbgrader at those sockets. A kernel sees no other kernel's key or sockets. Once the
-kernel has bound its sockets the grader makes that folder read-only to it
-(:func:`lock_runtime_folder`), and removes it when the kernel ends.
+kernel has bound its sockets the grader binds one of its own there, owned by the kernel's
+uid, mode 0600, for the kernel's agent to connect to during tests
+(:class:`course_lib.grading.execute.AgentListener`), then makes that folder read-only to
+the kernel (:func:`lock_runtime_folder`), and removes it when the kernel ends.
 
 The trusted test process (:mod:`course_lib.grading.harness`) runs in a sandbox of its own
 (:func:`harness_command`): the same read-only view and limits, no network, no notebook
@@ -326,6 +328,18 @@ def harness_command(policy_file):
             + [python, "-I", "-m", "course_lib.grading.harness"])
 
 
+def private_folder(ip, ports):
+    """The private folder of the sandboxed kernel whose sockets start with ``ip``, or None.
+
+    The grader binds its socket for the kernel's agent there
+    (:class:`course_lib.grading.execute.AgentListener`) before :func:`lock_runtime_folder`.
+    """
+    link = f"{ip}-{ports[0]}"
+    if not os.path.islink(link):
+        return None
+    return os.path.dirname(os.readlink(link))
+
+
 def lock_runtime_folder(ip, ports):
     """Once a sandboxed kernel has bound its sockets, make its private folder read-only.
 
@@ -336,10 +350,9 @@ def lock_runtime_folder(ip, ports):
     uid inside its namespace, so the read-only mode is a guard, not a wall. Returns the
     folder (for :func:`remove_runtime_folder`), or None if ``ip`` is not a sandbox's.
     """
-    link = f"{ip}-{ports[0]}"
-    if not os.path.islink(link):
+    private_dir = private_folder(ip, ports)
+    if private_dir is None:
         return None
-    private_dir = os.path.dirname(os.readlink(link))
     if os.geteuid() == 0:
         os.chown(private_dir, 0, 0)
     os.chmod(private_dir, 0o555)

@@ -50,20 +50,27 @@ class TestProcess:
         self.make_argv, self.env = make_argv, env
         self.proc = None
         self._scratch = tempfile.TemporaryDirectory(prefix="course-tests-")
-        self._buffer = b""
+        self._buffer, self._ready = b"", False
 
-    def ensure(self):
-        """Start the process if it is not running; wait until it says it is ready."""
+    def start(self):
+        """Start the process if it is not running, without waiting for it."""
         if self.proc is not None and self.proc.poll() is None:
             return
-        self._buffer = b""
+        self._buffer, self._ready = b"", False
         self.proc = subprocess.Popen(
             self.make_argv(), cwd=self._scratch.name, env=self.env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def ensure(self):
+        """Start the process if it is not running; wait until it says it is ready."""
+        self.start()
+        if self._ready:
+            return
         message = self.receive(time.monotonic() + self.START_TIMEOUT)
         if message.get("op") != "ready":
             self.kill()
             raise TestProcessError("the test process did not start")
+        self._ready = True
 
     def send(self, **message):
         try:
