@@ -13,7 +13,12 @@ from course_lib.plotting import PALETTE
 
 
 def _axes(ax, figsize):
-    return plt.subplots(figsize=figsize, layout="constrained")[1] if ax is None else ax
+    # diagrams have no tick labels: fixed margins, no layout engine (see plotting.place_axes)
+    if ax is not None:
+        return ax
+    fig, ax = plt.subplots(figsize=figsize)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.88)
+    return ax
 
 
 def draw_line(ax, w, b, **style):

@@ -14,7 +14,11 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def _axes(ax):
-    return plt.subplots(figsize=(4.5, 4), layout="constrained")[1] if ax is None else ax
+    if ax is not None:
+        return ax
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    place_axes(fig)                               # fixed margins: cheaper than a layout engine
+    return ax
 
 
 def plot_points(X, y, ax=None, labels=None, size=30):
