@@ -12,6 +12,7 @@ import json
 import os
 import pwd
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -229,3 +230,67 @@ def test_an_exchange_that_does_not_exist_is_named(tmp_path):
     with pytest.raises(CourseError, match="does not exist"):
         exchange.collect(Course(folder), fx.ASSIGNMENT)
     assert not Path(tmp_path / "nowhere").exists()
+
+
+def test_a_file_rewritten_after_the_folder_was_made_is_timed_by_its_change(course,
+                                                                         monkeypatch):
+    """Rewriting a notebook in place leaves its folder's change time alone: the file's
+    own change time must count. (The tolerance is cut to 1 s so the test waits 2.)"""
+    monkeypatch.setattr(exchange, "CLOCK_TOLERANCE", timedelta(seconds=1))
+    release = _release(course)
+    folder = submit(course, "nobody", "nobody", now(), fx.answer(release, fx.WRONG))
+    folder_changed = folder.stat().st_ctime
+    time.sleep(2.5)
+    nbformat.write(fx.answer(release, fx.GOOD), folder / f"{fx.ASSIGNMENT}.ipynb")
+    assert folder.stat().st_ctime == folder_changed, "in place: the folder is unchanged"
+
+    done = exchange.collect(course, fx.ASSIGNMENT)
+
+    assert "return x * x" in _collected_source(course, "nobody")
+    assert any("timed by the exchange" in line for line in done.ignored), done.ignored
+    stamp = (course.submitted(fx.ASSIGNMENT, "nobody") / "timestamp.txt").read_text()
+    assert datetime.strptime(stamp, STAMP) > datetime.fromtimestamp(folder_changed, UTC
+                                                                     ).replace(tzinfo=None)
+
+
+def test_an_unreadable_latest_submission_falls_back_to_the_one_before(course, monkeypatch):
+    release = _release(course)
+    submit(course, "nobody", "nobody", now() - timedelta(minutes=2), fx.answer(release, fx.GOOD))
+    locked = submit(course, "nobody", "nobody", now(), fx.answer(release, fx.WRONG))
+    submit(course, "daemon", "daemon", now(), fx.answer(release, fx.GOOD))
+    real_stage = exchange._stage
+
+    def stage(sub, staged, ignored):  # what chmod 0 does to an unprivileged instructor
+        if sub.folder == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_stage(sub, staged, ignored)
+
+    monkeypatch.setattr(exchange, "_stage", stage)
+    done = exchange.collect(course, fx.ASSIGNMENT)
+    assert set(done.students) == {"nobody", "daemon"}, done.ignored
+    assert "return x * x" in _collected_source(course, "nobody"), "the earlier, readable one"
+    assert any(locked.name in line and "cannot be read" in line for line in done.ignored)
+
+
+def test_only_a_few_notebooks_and_bytes_are_taken_from_a_submission(course):
+    release = _release(course)
+    folder = submit(course, "nobody", "nobody", now(), fx.answer(release, fx.GOOD))
+    for n in range(exchange.MAX_NOTEBOOKS + 3):
+        with open(folder / f"big{n}.ipynb", "wb") as f:
+            f.truncate(90 * 2**20)  # sparse: nothing on the exchange's disk
+    _give(folder, "nobody")
+    done = exchange.collect(course, fx.ASSIGNMENT)
+    kept = list(course.submitted(fx.ASSIGNMENT, "nobody").glob("*.ipynb"))
+    assert len(kept) <= exchange.MAX_NOTEBOOKS
+    assert sum(p.stat().st_size for p in kept) <= exchange.MAX_SUBMISSION_BYTES
+    assert any("not collected" in line for line in done.ignored)
+
+
+def test_release_refuses_a_course_folder_someone_else_made(course):
+    where = exchange.exchange_of(course)
+    shutil.rmtree(where.course)
+    where.course.symlink_to(course.root)  # a student's link into the instructor's course
+    _give(where.course, "nobody")
+    with pytest.raises(CourseError, match="not a folder of yours"):
+        exchange.release(course, fx.ASSIGNMENT)
+    assert not (course.root / "outbound").exists()

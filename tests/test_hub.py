@@ -244,6 +244,12 @@ def test_a_student_reads_nothing_of_other_users_through_the_hub(running_hub):
     assert {p: seen[str(p)] for p in allowed} == {p: "read" for p in allowed}
     leaked = {p: seen[str(p)] for p in forbidden if seen[str(p)] == "read"}
     assert not leaked, f"bob can read: {leaked}"
+    # kernels listen on files in bob's private runtime folder, not on 127.0.0.1 where
+    # alice could subscribe to everything bob's kernel runs and prints
+    transport = hub.execute(bob, "import json\nfrom ipykernel.connect import "
+                                 "get_connection_info\n"
+                                 "print(json.loads(get_connection_info())['transport'])")
+    assert transport.strip() == "ipc"
     # the second wall: file modes alone keep bob out, even outside his sandbox
     for path in (hub.hub.home(alice), course):
         assert path.stat().st_mode & 0o007 == 0, f"{path} is open to other users"

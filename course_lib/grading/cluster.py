@@ -141,13 +141,19 @@ def grade_student(job):
 
 
 def local_cluster(workers):
-    """A local cluster of ``workers`` single-threaded processes (a lost task retried once)."""
+    """A local cluster of ``workers`` single-threaded processes (a lost task retried once).
+
+    Its processes listen on 127.0.0.1, which every user of the machine can reach (a
+    student's server on the course hub, say): they speak TLS and accept only clients
+    holding the certificate made for this cluster (``Security.temporary()``), since
+    whoever connects to a Dask scheduler runs code as the instructor.
+    """
     import dask
     from distributed import LocalCluster
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                             dashboard_address=None, memory_limit=0,
-                            silence_logs=logging.ERROR)
+                            silence_logs=logging.ERROR, security=True)
 
 

@@ -15,14 +15,18 @@ The root and course id are nbgrader's settings (``Exchange.root``,
 
 **Collecting trusts nothing a student wrote.** Any hub user can write into ``inbound/``,
 so a folder's name proves nothing: a submission counts for the student who *owns* it
-(its folder and every file collected from it), and the latest such submission per
-student is collected. Folders and files that are symbolic links, devices or pipes, files
-over :data:`MAX_NOTEBOOK_BYTES`, and names that are no valid student id are left out and
-listed, with why. The student's claimed time (the folder name, ``timestamp.txt``) is
-checked against when the exchange received the folder (its inode change time, which no
-user can set): a claim earlier than that by more than :data:`CLOCK_TOLERANCE` is
-replaced by the time received, and said. Lateness is judged against the assignment's
-due date in the gradebook, and recorded as for an LMS upload.
+(its folder and every file collected from it), and each student's latest such
+submission (by the time it claims) that can be read is collected. Folders and files that
+are symbolic links, devices or pipes, files over :data:`MAX_NOTEBOOK_BYTES`, notebooks
+beyond :data:`MAX_NOTEBOOKS` or :data:`MAX_SUBMISSION_BYTES`, and names that are no valid
+student id are left out and listed, with why. The student's claimed time (the folder
+name) is checked against the latest inode change time of the folder and of every file
+collected from it (which no user can set back): a claim further than
+:data:`CLOCK_TOLERANCE` from it is replaced by it, and said. Lateness is judged against
+the assignment's due date in the gradebook, and recorded as for an LMS upload.
+
+**Releasing** refuses a course folder in the exchange that is not a folder of the
+releasing user's own (a student could create it first, or put a link there).
 """
 
 import os
@@ -47,6 +51,8 @@ from course_lib.grading.escape import for_terminal
 
 DEFAULT_ROOT = "/usr/local/share/nbgrader/exchange"
 MAX_NOTEBOOK_BYTES = 100 * 2**20
+MAX_NOTEBOOKS = 5  # a submission's notebooks collected, at most
+MAX_SUBMISSION_BYTES = 200 * 2**20
 MAX_TEXT_BYTES = 4096  # timestamp.txt, submission_secret.txt
 CLOCK_TOLERANCE = timedelta(minutes=5)
 KEPT_TEXT = ("timestamp.txt", "submission_secret.txt")
@@ -115,6 +121,14 @@ def release(course, assignment):
         raise CourseError(f"the exchange {for_terminal(where.root)} does not exist: set "
                           "Exchange.root in nbgrader_config.py (on the course hub, "
                           "`make hub` creates it)")
+    try:
+        st = where.course.lstat()
+    except FileNotFoundError:
+        st = None
+    if st and not (stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()):
+        raise CourseError(f"{for_terminal(where.course)} is not a folder of yours (it "
+                          f"belongs to {for_terminal(_owner(st))}): someone else made it; "
+                          "remove it, as root, and release again")
     _nbgrader(course, "release_assignment", assignment, "--force")
     where.inbound.chmod(where.inbound.stat().st_mode | stat.S_ISVTX)
     return where.course / "outbound" / assignment
@@ -134,20 +148,30 @@ def _claimed_time(text):
         return None
 
 
+def _utc(seconds):
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+
+
 @dataclass
 class _Submission:
-    """One submission folder; times are naive UTC, as :func:`nbgrader.utils.parse_utc`."""
+    """One submission folder; times are naive UTC, as :func:`nbgrader.utils.parse_utc`.
+
+    ``received`` is the latest inode change time of the folder and of every file
+    collected from it (set when it is staged): a file rewritten after the folder was
+    made moves it.
+    """
 
     student: str
     folder: Path
     claimed: datetime
-    received: datetime
+    received: datetime = None
 
     @property
     def time(self):
-        """When it counts as submitted: the claim, unless the exchange got it later."""
-        return self.received if self.claimed < self.received - CLOCK_TOLERANCE \
-            else self.claimed
+        """When it counts as submitted: the claim, unless the exchange's own time differs
+        from it by more than :data:`CLOCK_TOLERANCE`."""
+        return self.claimed if abs(self.claimed - self.received) <= CLOCK_TOLERANCE \
+            else self.received
 
 
 def _submissions(where, assignment, ignored):
@@ -171,16 +195,16 @@ def _submissions(where, assignment, ignored):
         elif claimed is None:
             ignored.append(f"inbound/{shown}: no readable time in its name")
         else:
-            received = datetime.fromtimestamp(st.st_ctime, UTC).replace(tzinfo=None)
-            found.append(_Submission(student, Path(entry.path), claimed, received))
+            found.append(_Submission(student, Path(entry.path), claimed))
     return found
 
 
-def _read_regular(path, owner, limit):
-    """The bytes of ``path`` if it is a regular file of ``owner`` within ``limit``, else
-    why not (a str). Never follows a link, never blocks on a pipe."""
+def _read_regular(name, folder_fd, owner, limit):
+    """``(bytes, inode change time)`` of file ``name`` in the open folder if it is a
+    regular file of ``owner`` within ``limit``, else why not (a str). Never follows a
+    link, never blocks on a pipe."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
     except OSError as e:
         return f"cannot be opened ({e.strerror})"
     with os.fdopen(fd, "rb") as f:
@@ -190,25 +214,49 @@ def _read_regular(path, owner, limit):
         if _owner(st) != owner:
             return f"belongs to {for_terminal(_owner(st))}, not to the student"
         data = f.read(limit + 1)
-    return f"larger than {limit // 1024} KiB" if len(data) > limit else data
+    return f"larger than {limit // 1024} KiB" if len(data) > limit else (data, st.st_ctime)
 
 
 def _stage(sub, staged, ignored):
-    """Copy the notebooks and nbgrader's two text files of ``sub`` into ``staged``."""
-    for entry in sorted(os.scandir(sub.folder), key=lambda e: e.name):
-        name = entry.name
-        if not (name.endswith(".ipynb") or name in KEPT_TEXT):
-            ignored.append(f"{sub.folder.name}/{for_terminal(name)}: not a notebook")
-            continue
-        limit = MAX_NOTEBOOK_BYTES if name.endswith(".ipynb") else MAX_TEXT_BYTES
-        data = _read_regular(entry.path, sub.student, limit)
-        if isinstance(data, str):
-            ignored.append(f"{sub.folder.name}/{for_terminal(name)}: {data} (not collected)")
-        else:
+    """Copy the notebooks and nbgrader's two text files of ``sub`` into ``staged``.
+
+    At most :data:`MAX_NOTEBOOKS` notebooks and :data:`MAX_SUBMISSION_BYTES` in all are
+    copied. Sets ``sub.received``. Raises OSError when the folder cannot be read.
+    """
+    label = f"{sub.folder.name}/"
+    folder_fd = os.open(sub.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        changed, total, notebooks = [os.fstat(folder_fd).st_ctime], 0, 0
+        for name in sorted(os.listdir(folder_fd)):
+            shown = label + for_terminal(name)
+            is_notebook = name.endswith(".ipynb")
+            if not (is_notebook or name in KEPT_TEXT):
+                ignored.append(f"{shown}: not a notebook")
+                continue
+            if is_notebook and notebooks == MAX_NOTEBOOKS:
+                ignored.append(f"{shown}: more than {MAX_NOTEBOOKS} notebooks (not collected)")
+                continue
+            if total >= MAX_SUBMISSION_BYTES:
+                ignored.append(f"{shown}: the files before it reach "
+                               f"{MAX_SUBMISSION_BYTES // 2**20} MB (not collected)")
+                continue
+            limit = MAX_NOTEBOOK_BYTES if is_notebook else MAX_TEXT_BYTES
+            found = _read_regular(name, folder_fd, sub.student,
+                                  min(limit, MAX_SUBMISSION_BYTES - total))
+            if isinstance(found, str):
+                ignored.append(f"{shown}: {found} (not collected)")
+                continue
+            data, ctime = found
             (staged / name).write_bytes(data)
+            changed.append(ctime)
+            total += len(data)
+            notebooks += is_notebook
+    finally:
+        os.close(folder_fd)
+    sub.received = _utc(max(changed))
     if sub.time != sub.claimed:
-        ignored.append(f"{sub.folder.name}: claims {sub.claimed:%Y-%m-%d %H:%M} UTC but "
-                       f"reached the exchange at {sub.received:%Y-%m-%d %H:%M} UTC: "
+        ignored.append(f"{label[:-1]}: claims {sub.claimed:%Y-%m-%d %H:%M} UTC but was last "
+                       f"changed in the exchange at {sub.received:%Y-%m-%d %H:%M} UTC: "
                        "timed by the exchange")
     (staged / "timestamp.txt").write_text(sub.time.strftime(TIMESTAMP_FORMAT))
 
@@ -236,20 +284,27 @@ def collect(course, assignment):
         raise CourseError(f"nothing to collect: {for_terminal(where.inbound)} does not exist "
                           f"(release first: `course release {assignment} --exchange`)")
     result = Collected()
-    latest = {}
+    by_student = {}
     for sub in _submissions(where, assignment, result.ignored):
-        if sub.student not in latest or sub.time > latest[sub.student].time:
-            latest[sub.student] = sub
+        by_student.setdefault(sub.student, []).append(sub)
     due = _due_date(course, assignment)
-    for student, sub in sorted(latest.items()):
-        with tempfile.TemporaryDirectory(prefix=".collect-", dir=course.root) as tmp:
-            _stage(sub, Path(tmp), result.ignored)
-            if not any(Path(tmp).glob("*.ipynb")):
-                result.ignored.append(f"{sub.folder.name}: no notebook could be collected")
-                continue
-            late = bool(due and sub.time > due)
-            result.students[student] = _install(course, assignment, student, tmp,
-                                                f"exchange {where.inbound}", late)
+    for student, subs in sorted(by_student.items()):
+        for sub in sorted(subs, key=lambda s: s.claimed, reverse=True):
+            with tempfile.TemporaryDirectory(prefix=".collect-", dir=course.root) as tmp:
+                try:
+                    _stage(sub, Path(tmp), result.ignored)
+                except OSError as e:
+                    result.ignored.append(f"{for_terminal(sub.folder.name)}: cannot be read "
+                                          f"({e.strerror}): an earlier submission is taken")
+                    continue
+                if not any(Path(tmp).glob("*.ipynb")):
+                    result.ignored.append(f"{for_terminal(sub.folder.name)}: no notebook "
+                                          "could be collected")
+                    continue
+                late = bool(due and sub.time > due)
+                result.students[student] = _install(course, assignment, student, tmp,
+                                                    f"exchange {where.inbound}", late)
+                break
     return result
 
 

@@ -46,6 +46,11 @@ STUDENT_PAGE_CONFIG = {"disabledExtensions": {
 }}
 
 
+# Kernels listen on files in the user's private runtime folder, never on 127.0.0.1 where
+# any user of the machine could subscribe to their output (Validate's kernels too).
+KERNELS_ON_FILES = "c.KernelManager.transport = 'ipc'\n"
+
+
 class HubError(Exception):
     """Something on this machine keeps the hub from being set up; says what to do."""
 
@@ -157,7 +162,9 @@ def _write_config(hub, course_id):
     (common / "nbgrader_config.py").write_text(
         "# written by `make hub`: where nbgrader's exchange is, and this course's id\n"
         f"c = get_config()  # noqa: F821\nc.Exchange.root = {str(hub.exchange)!r}\n"
-        f"c.CourseDirectory.course_id = {course_id!r}\n")
+        f"c.CourseDirectory.course_id = {course_id!r}\n{KERNELS_ON_FILES}")
+    (common / "jupyter_server_config.py").write_text(
+        "# written by `make hub`\nc = get_config()  # noqa: F821\n" + KERNELS_ON_FILES)
     (student / "jupyter_server_config.d" / "nbgrader-student.json").write_text(
         json.dumps(STUDENT_SERVER_CONFIG, indent=1))
     (student / "labconfig" / "page_config.json").write_text(
@@ -188,6 +195,19 @@ def _give_course(hub):
     folder.chmod(0o700)
 
 
+def _give_exchange_course(hub, course_id):
+    """Make ``exchange/<course_id>`` the instructor's before any student can claim it."""
+    folder = hub.exchange / course_id
+    account = pwd.getpwnam(hub.instructor)
+    if not folder.exists() and not folder.is_symlink():
+        folder.mkdir(mode=0o755)
+        os.chown(folder, account.pw_uid, account.pw_gid)
+    st = folder.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != account.pw_uid:
+        raise HubError(f"{folder} is not a folder of {hub.instructor}'s: someone else made "
+                       "it; remove it and run `make hub` again")
+
+
 def provision(hub):
     """Create or update everything the hub needs; returns ``{user: password}``."""
     _check_machine(hub)
@@ -196,12 +216,14 @@ def provision(hub):
     folder.chmod(0o755)
     for user in hub.users:
         _ensure_account(user)
+    course_id = exchange_of(Course(hub.repo)).course_id
     logins = _logins(hub)
     _write_private_json(hub.logins_file, logins)
     hub.exchange.mkdir(exist_ok=True)
-    hub.exchange.chmod(0o1777)
+    hub.exchange.chmod(0o1777)  # nbgrader insists on 777; the sticky bit keeps entries
+    _give_exchange_course(hub, course_id)
     hub.path("state").mkdir(mode=0o700, exist_ok=True)
-    _write_config(hub, exchange_of(Course(hub.repo)).course_id)
+    _write_config(hub, course_id)
     _give_course(hub)
     hub.settings_file.write_text(json.dumps(asdict(hub), indent=1))
     return logins
