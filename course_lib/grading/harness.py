@@ -73,7 +73,7 @@ class StudentCodeError(Exception):
 
     def __init__(self, function, ename, evalue):
         self.function, self.ename, self.evalue = function, ename, evalue
-        super().__init__(f"{ename} raised by your {function}: {evalue}")
+        super().__init__(f"{ename} raised by your {function}" + (f": {evalue}" if evalue else ""))
 
 
 class StudentKernelStopped(Exception):
@@ -289,7 +289,8 @@ def run_test(message, link):
         if isinstance(e, StudentCodeError):
             shown = HIDDEN_NOTE if hidden else e.evalue
             outcome = {"passed": False, "ename": e.ename,
-                       "evalue": f"raised by your {e.function}: {shown}"}
+                       "evalue": f"raised by your {e.function}" + (f": {shown}" if shown
+                                                                    else "")}
         else:
             outcome = {"passed": False, "ename": type(e).__name__,
                        "evalue": HIDDEN_NOTE if hidden else str(e)[:MAX_MESSAGE]}
