@@ -151,7 +151,7 @@ def plot_hidden_space(hidden, X, y, ax=None, grid_lines=11, title="hidden-layer 
     return ax
 
 
-def place_axes(fig, left=0.7, right=0.3, bottom=0.5, top=0.35, wspace=0.8):
+def place_axes(fig, left=0.8, right=0.3, bottom=0.5, top=0.35, wspace=0.8):
     """Lay out a row of subplots with fixed margins, in inches; returns ``fig``.
 
     ``layout="constrained"`` measures every tick label of every panel (twice) before each
