@@ -11,19 +11,25 @@ fresh copy of the course, by
 * ``course autograde ps4_mlp --workers 1 --unsafe``: the same without the bubblewrap
   sandbox, so that the sandbox's cost per submission is the difference of two rows;
 
-and compared with the floor: executing the solution notebook once with nbclient, which
-is the least any grader must do per student. Every tool must give every student the
-same score as plain nbgrader; the table says whether it did.
+and compared with the floor: executing the solution notebook once with nbclient (a
+fresh kernel, every cell, visible and hidden tests, shutdown), which is the least any
+grader must do per student. The floor is run once before each grader and once at the
+end, so that it meets the same load as the graders on a shared machine, and the median
+is the floor. Every tool must give every student the same score as plain nbgrader; the
+table says whether it did.
 
 The notes add what the cluster itself costs: Dask's own overhead per task (a round trip
 of an empty task on the same local cluster), the scaling from one worker process to
-two, and the rate at which the coordinator merges students' grades into a PostgreSQL
-gradebook (a server started for the benchmark, as tests/cluster_fixtures.py does).
+two, the CPU time a submission takes in all processes together (what bounds that
+scaling on a 2-CPU machine), the load average around each grader, and the rate at which
+the coordinator merges students' grades into a PostgreSQL gradebook (a server started
+for the benchmark, as tests/cluster_fixtures.py does).
 """
 
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +49,10 @@ TARGET_THROUGHPUT = 1.7
 TARGET_OVERHEAD = 1.3
 TARGET_SCALING = 1.8
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+# the home-made pool's --workers 2, before the two-process split and Dask: 3.63 s a
+# submission against a 5.21 s floor on a class of 40 (benchmarks/README.md, 08:43 run)
+BEFORE_TWO_WORKERS = 3.63 / 5.21
+LAST_TWO_WORKERS = 4.83 / 3.88  # the first run after the split, on Dask (class of 16)
 
 
 def run_command(args, cwd):
@@ -57,6 +67,53 @@ def run_command(args, cwd):
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"{' '.join(map(str, args[2:5]))} exited {done.returncode}: "
                            + " / ".join(tail))
+
+
+class DescendantCpu:
+    """CPU seconds used by this process's descendants while in the ``with`` block.
+
+    Sampled every ``interval`` seconds with psutil (each process's last moments before it
+    exits are missed, so this slightly underestimates). Processes killed rather than
+    waited for (the sandboxed kernels) never reach ``RUSAGE_CHILDREN``, hence sampling.
+    """
+
+    def __init__(self, interval=0.1):
+        self.interval, self.seen, self.total = interval, {}, None
+
+    def _sample(self):
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            try:
+                children = me.children(recursive=True)
+            except psutil.Error:
+                children = []
+            for child in children:
+                try:
+                    times = child.cpu_times()
+                    self.seen[(child.pid, child.create_time())] = times.user + times.system
+                except psutil.Error:
+                    pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        import threading
+
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        try:
+            import psutil  # noqa: F401
+        except ImportError:
+            return self
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            self.total = sum(self.seen.values())
 
 
 def nbgrader(*args):
@@ -152,8 +209,12 @@ def run(quick=False, class_size=CLASS_SIZE):
     if not SOLUTION.is_file():
         return Table(title, headers, [], [f"skipped: {SOLUTION.relative_to(REPO)} is missing"])
     notes = []
-    floor = min(timed(execute, nbformat.read(SOLUTION, as_version=4), SOLUTION.parent,
-                      allow_errors=True)[0] for _ in range(1 if quick else 2))
+    floors = []
+
+    def measure_floor():
+        floors.append(timed(execute, nbformat.read(SOLUTION, as_version=4), SOLUTION.parent,
+                            allow_errors=True)[0])
+
     graders = {
         "nbgrader autograde (serial)": ("nbgrader", lambda root: nbgrader(
             "autograde", ASSIGNMENT)),
@@ -164,19 +225,27 @@ def run(quick=False, class_size=CLASS_SIZE):
         "course autograde --workers 1 --unsafe": ("course", lambda root: course(
             root, "autograde", ASSIGNMENT, "--workers", "1", "--unsafe")),
     }
-    seconds, graded = {}, {}
+    seconds, graded, cpu, load = {}, {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as workdir:
         workdir = Path(workdir)
         for index, (name, (tool, command)) in enumerate(graders.items()):
             try:
                 root = released_course(workdir, f"course{index}", tool)
                 students = write_class(root, size)
-                seconds[name], _ = timed(run_command, command(root), root)
+                measure_floor()  # under the load this grader meets
+                before = os.getloadavg()[0]
+                with DescendantCpu() as used:
+                    seconds[name], _ = timed(run_command, command(root), root)
+                cpu[name], load[name] = used.total, (before, os.getloadavg()[0])
                 graded[name] = scores(root, students)
                 if name == "course autograde --workers 1":
                     notes.append(channel_note(root, seconds[name] / size))
             except (RuntimeError, OSError) as error:
                 notes.append(f"{name} failed: {error}")
+    measure_floor()
+    floor = statistics.median(floors)
+    notes.append(f"floor: the median of {len(floors)} runs of the solution, one before each "
+                 f"grader and one at the end ({min(floors):.2f} to {max(floors):.2f} s)")
     rows = []
     baseline = seconds.get("nbgrader autograde (serial)")
     reference = graded.get("nbgrader autograde (serial)")
@@ -219,6 +288,24 @@ def run(quick=False, class_size=CLASS_SIZE):
     if one and two:
         notes.append(f"scaling from 1 to 2 Dask workers: {one / two:.2f}x "
                      f"(target >= {TARGET_SCALING}: {verdict(one / two >= TARGET_SCALING)})")
+        ratio = two / size / floor
+        notes.append(f"course --workers 2 spends {ratio:.2f}x the floor per submission; the "
+                     f"home-made pool's 2 workers spent {BEFORE_TWO_WORKERS:.2f}x before the "
+                     f"split and Dask (target: at most 5 % more, <= "
+                     f"{1.05 * BEFORE_TWO_WORKERS:.2f}: "
+                     f"{verdict(ratio <= 1.05 * BEFORE_TWO_WORKERS)}); the first Dask run, "
+                     f"{LAST_TWO_WORKERS:.2f}x")
+    name = "course autograde --workers 1"
+    if one and cpu.get(name):
+        per = cpu[name] / size
+        bound = min(2.0, (os.cpu_count() or 1) * (one / size) / per)
+        notes.append(f"CPU per submission (course --workers 1, every process, sampled): "
+                     f"{per:.2f} s against {one / size:.2f} s of wall time, so with "
+                     f"{os.cpu_count()} idle CPUs 2 workers could be at most {bound:.2f}x as "
+                     "fast as 1 (less when other jobs hold a CPU)")
+    notes.append("load average (1 min) before/after each grader: " + "; ".join(
+        f"{name.replace('course autograde ', '').replace(' autograde (serial)', '')}: "
+        f"{a:.1f}/{b:.1f}" for name, (a, b) in load.items()))
     notes.append(dask_overhead_note())
     notes.append(merge_rate_note(quick))
     notes.append(f"{os.cpu_count()} CPUs; each grader ran once, in a fresh copy of the course.")
