@@ -433,6 +433,37 @@ def socket_flood(folder, release):
         "    return x * 2")}))
 
 
+def socket_stall(folder, release):
+    """Wrong answers; when a test calls ``square``, it sends the grader call frames
+    without end and never reads the answers, hoping the grader blocks writing them
+    (the grader must give up by the test's deadline)."""
+    _write(folder, answer(release, {**WRONG, "square": (
+        "import course_lib.grading.agent as _g\n"
+        "def square(x):\n"
+        "    frame = '{\"id\":0,\"args\":{\"$\":\"tuple\",\"v\":[]},"
+        "\"kwargs\":{\"$\":\"dict\",\"v\":[]}}'\n"
+        "    for _ in range(200000):\n"
+        "        _g._link.send('C', frame)\n"
+        "    return x * 2")}))
+
+
+def shadowed_startup(folder, release):
+    """Wrong answers, and a ``course_lib/`` package next to the notebook whose import
+    stops the process: were the submission's folder on the path while the kernel starts,
+    it would run first (before the grader locks the kernel's runtime folder)."""
+    _write(folder, answer(release, WRONG))
+    (folder / "course_lib").mkdir()
+    (folder / "course_lib" / "__init__.py").write_text(
+        "raise SystemExit('a submitted course_lib ran when the kernel started')\n")
+
+
+def own_module(folder, release):
+    """Correct, with ``square`` in a module of the student's own next to the notebook:
+    a cell may import it (the kernel starts with the folder off the path, not after)."""
+    _write(folder, answer(release, {**GOOD, "square": "from my_square import square"}))
+    (folder / "my_square.py").write_text("def square(x):\n    return x * x\n")
+
+
 def agent_hijack(folder, release):
     """Correct answers; the agent's ``serve`` (patched through an alias) returns at once
     without connecting, as if the test were done: no test may pass, and the grading
@@ -495,7 +526,7 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
     patched_builtins, blanked_cells, hidden_traceback, cached_answers, trace_hook, code_swap,
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
-    builtin_hijack, giant_answer, socket_flood, agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_via_class_name,
+    builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module, agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_via_class_name,
     empty_answers)}
 
 

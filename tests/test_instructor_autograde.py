@@ -23,7 +23,7 @@ TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares
 # reference scores come from honest notebooks graded without it
 SANDBOX = [] if worker.sandbox_status()[0] or os.environ.get("CI") else ["--unsafe"]
 CLASS = [n for n in fx.SUBMISSIONS if n not in ("good", "wrong")] + ["good", "wrong"]
-BY_HAND = ("missing-notebook", "huge-file")  # their non-notebook files are not collected
+BY_HAND = ("missing-notebook", "huge-file", "own-module", "shadowed-startup")  # their non-notebook files are not collected
 
 
 def run(root, *args):
@@ -124,6 +124,7 @@ def _expected(name, reference, release_nb):
         "lying-object": wrong, "hunts-hidden-tests": good, "noisy-correct": good,
         "forged-status": good, "big-return": wrong, "builtin-hijack": wrong,
         "giant-answer": wrong, "socket-flood": wrong, "agent-hijack": 0,
+        "socket-stall": wrong, "shadowed-startup": wrong, "own-module": good,
         "runtime-dir-write": good,
         "leak-hidden-inputs": good - points(release_nb, "test_square_hidden"),
         "leak-via-class-name": good - points(release_nb, "test_square_hidden"),
@@ -152,7 +153,9 @@ STATUS = {
     "cached-answers": "ok", "trace-hook": "flagged", "code-swap": "flagged",
     "forged-replies": "ok", "lying-object": "ok", "hunts-hidden-tests": "ok",
     "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok", "builtin-hijack": "ok",
-    "giant-answer": "ok", "socket-flood": "ok", "agent-hijack": "ok", "runtime-dir-write": "ok", "leak-hidden-inputs": "ok",
+    "giant-answer": "ok", "socket-flood": "ok", "socket-stall": "test failed to run", "shadowed-startup": "ok",
+    "own-module": "ok",
+    "agent-hijack": "ok", "runtime-dir-write": "ok", "leak-hidden-inputs": "ok",
     "leak-via-class-name": "ok", "empty-answers": "ok",
 }
 PROBLEM = {

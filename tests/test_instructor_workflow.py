@@ -153,6 +153,26 @@ def test_hide_tests_gives_released_sources_and_bare_errors():
     assert graded.cells[-1].source == safe_feedback.PLACEHOLDER
 
 
+def test_nbgrader_feedback_drops_what_cells_print_after_a_hidden_test():
+    """A student's function sees the hidden test's inputs; a later answer cell that
+    prints what it kept must not carry them into nbgrader's feedback page."""
+    graded, release = source_notebook(), source_notebook()
+    hidden_at = next(i for i, c in enumerate(graded.cells) if c.metadata.get("nbgrader", {})
+                     .get("grade_id") == "test_square_hidden")
+    next(c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+         == "test_square_hidden").source = '"""square of negative numbers"""'
+    before = new_code_cell("print(1)", outputs=[new_output("stream", name="stdout",
+                                                              text="seen before\n")])
+    after = new_code_cell("print(kept)", outputs=[new_output("stream", name="stdout",
+                                                               text="LEAKED [-2.0, 5.0]\n")])
+    graded.cells.insert(hidden_at + 1, after)
+    graded.cells.insert(hidden_at, before)
+    text = nbformat.writes(safe_feedback.hide_tests(graded,
+                                                    safe_feedback.released_sources(release)))
+    assert "LEAKED" not in text and "seen before" in text
+    assert "ran after hidden tests" in text
+
+
 def test_course_feedback_and_nbgrader_feedback_replace_each_other_safely(course, capsys):
     run_nbgrader(course, "generate_feedback", fx.ASSIGNMENT, "--force")
     assert course_cli(course.root, "feedback", fx.ASSIGNMENT) == 0

@@ -208,7 +208,7 @@ class AgentListener:
             self.sock.bind(self.host_path)
             os.chmod(self.host_path, 0o600)
             if owner is not None and owner != os.geteuid():
-                os.chown(self.host_path, owner, owner)
+                os.chown(self.host_path, owner, owner, follow_symlinks=False)
             self.sock.listen(1)
         except OSError:
             self.sock.close()
@@ -222,16 +222,22 @@ class AgentListener:
 class _Serving:
     """One test's serve request in the kernel and its connection."""
 
-    def __init__(self, msg_id):
+    def __init__(self, msg_id, deadline):
         self.msg_id, self.conn, self.buffer, self.reply = msg_id, None, b"", None
+        self.deadline = deadline
 
     def send(self, kind, text):
+        """Send one frame, by the test's deadline: an agent that stops reading (its
+        buffer full) breaks the link instead of blocking the grader."""
         if self.conn is None:
             raise _LinkBroken("no connection")
         try:
+            self.conn.settimeout(max(0.001, self.deadline - time.monotonic()))
             self.conn.sendall(f"{kind}{text}\n".encode("ascii", "replace"))
-        except OSError as e:
-            raise _LinkBroken(str(e)) from None
+        except OSError as e:  # socket.timeout included
+            raise _LinkBroken(str(e) or "the agent stopped reading") from None
+        finally:
+            self.conn.settimeout(None)
 
     def close(self):
         if self.conn is not None:
@@ -323,10 +329,18 @@ class SplitExecute(Execute):
             from course_lib.grading import sandbox
 
             private = sandbox.private_folder(self.km.ip, self._ports())
+            owner = private and os.stat(private).st_uid
+            as_root = os.geteuid() == 0
+            # as root, locked first: once root owns the folder, the kernel can no longer
+            # swap the socket the grader binds there for a link to a host file that root
+            # would then chown. An ordinary user cannot bind in a folder it made read-only,
+            # and its kernel has nothing more to gain from such a swap than it has.
+            if as_root:
+                self._private = sandbox.lock_runtime_folder(self.km.ip, self._ports())
             if private is not None:
-                self._agent = AgentListener(private, os.path.dirname(self.km.ip),
-                                            os.stat(private).st_uid)
-            self._private = sandbox.lock_runtime_folder(self.km.ip, self._ports())
+                self._agent = AgentListener(private, os.path.dirname(self.km.ip), owner)
+            if not as_root:
+                self._private = sandbox.lock_runtime_folder(self.km.ip, self._ports())
         if self._agent is None:  # --unsafe: a folder of its own
             folder = tempfile.mkdtemp(prefix="course-agent-")
             self._agent = AgentListener(folder, folder)
@@ -551,7 +565,7 @@ class SplitExecute(Execute):
             self._tester.ensure()
             described = '{"names": {}}'
             if names and not self._kernel_gone:
-                serving = self._begin_serving(names)
+                serving = self._begin_serving(names, deadline)
                 described = await self._described(serving, deadline)
             self._tester.send(op="run", label=grade_id, source=source, imports=self._imports,
                               names=described, why_missing=self._why_missing(names))
@@ -640,11 +654,12 @@ class SplitExecute(Execute):
 
     # --- the agent's socket ------------------------------------------------------------
 
-    def _begin_serving(self, names):
+    def _begin_serving(self, names, deadline):
         """Send the request that runs :func:`.agent.serve` for one test."""
         expression = f"{AGENT}.serve({self._agent.kernel_path!r}, {names!r})"
         return _Serving(self.kc.execute("", silent=True, store_history=False,
-                                        allow_stdin=True, user_expressions={"r": expression}))
+                                        allow_stdin=True, user_expressions={"r": expression}),
+                        deadline)
 
     async def _described(self, serving, deadline):
         """Accept the agent's connection; return its description of the test's names."""

@@ -1,4 +1,4 @@
-"""The grading kernel: ``python -m course_lib.grading.kernel -f {connection_file}``.
+"""The grading kernel: ``python -P -m course_lib.grading.kernel -f {connection_file}``.
 
 It is ipykernel with three things done first, before any student code can run:
 
@@ -29,8 +29,10 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 
 def kernel_argv(python=sys.executable):
-    """The kernel spec's argv (the sandbox wraps it in bubblewrap)."""
-    return [python, "-m", "course_lib.grading.kernel", "-f", "{connection_file}"]
+    """The kernel spec's argv (the sandbox wraps it in bubblewrap). ``-P``: the working
+    folder, which holds the submission's files, is not on ``sys.path`` while the kernel
+    starts, so a submitted ``course_lib/`` or ``numpy.py`` cannot run code before it."""
+    return [python, "-P", "-m", "course_lib.grading.kernel", "-f", "{connection_file}"]
 
 
 def write_kernel_spec(jupyter_dir, memory_mb, file_mb, argv=None):

@@ -14,7 +14,10 @@ test cell:
 * its error output only, reduced to ``ename: evalue`` (the test's message); what a
   test printed is dropped.
 
-Answer cells are left as the student wrote and ran them.
+Answer cells are left as the student wrote and ran them, with one exception: once a test
+cell with hidden tests has run (its graded source is not the released one), the outputs
+of every later cell that is not a test are dropped. The student's functions saw the
+hidden tests' inputs, and a later cell could print what they kept of them.
 """
 
 from pathlib import Path
@@ -39,12 +42,24 @@ def released_sources(release):
     return {c.metadata.nbgrader["grade_id"]: c.source for c in release.cells if is_test(c)}
 
 
+AFTER_HIDDEN = ("(the output of this cell is not shown: it ran after hidden tests, "
+                "whose inputs your code could have kept)\n")
+
+
 def hide_tests(nb, released):
-    """Give each test cell of ``nb`` its released source and its bare error; return ``nb``."""
+    """Give each test cell of ``nb`` its released source and its bare error; drop the
+    outputs of other cells after the first hidden test (see above); return ``nb``."""
+    after_hidden = False
     for cell in nb.cells:
-        if cell.cell_type != "code" or not is_test(cell):
+        if cell.cell_type != "code":
             continue
-        cell.source = released.get(cell.metadata.nbgrader.get("grade_id"), PLACEHOLDER)
+        if not is_test(cell):
+            if after_hidden and cell.get("outputs"):
+                cell.outputs = [new_output("stream", name="stdout", text=AFTER_HIDDEN)]
+            continue
+        shown = released.get(cell.metadata.nbgrader.get("grade_id"), PLACEHOLDER)
+        after_hidden = after_hidden or cell.source != shown
+        cell.source = shown
         cell.outputs = [
             new_output("error", ename=out.get("ename", ""), evalue=out.get("evalue", ""),
                        traceback=[f"{out.get('ename', '')}: {out.get('evalue', '')}"])

@@ -151,8 +151,10 @@ class SandboxedKernel:
 
 
 def default_kernel_argv(python=sys.executable):
-    """Plain ipykernel on ``python``: ``python -m ipykernel_launcher -f {connection_file}``."""
-    return [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    """Plain ipykernel on ``python``: ``python -P -m ipykernel_launcher -f {connection_file}``
+    (``-P``: the working folder, where a submission's files are, is not on the path while
+    the kernel starts)."""
+    return [python, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
 
 def _tool_paths(as_root):
@@ -356,6 +358,13 @@ def lock_runtime_folder(ip, ports):
     if os.geteuid() == 0:
         os.chown(private_dir, 0, 0)
     os.chmod(private_dir, 0o555)
+    # what the kernel made there besides its sockets and files (a folder it could keep
+    # writing to, a link) goes; rmtree never follows a link
+    for entry in os.scandir(private_dir):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        elif entry.is_symlink():
+            os.unlink(entry.path)
     return private_dir
 
 
