@@ -110,9 +110,10 @@ class RunningHub:
 
     def run_as(self, user, command, timeout=600):
         """Run shell ``command`` as ``user`` in their server's sandbox and environment."""
+        login = {"HOME": str(self.hub.home(user)), "USER": user, "SHELL": "/bin/bash"}
         done = subprocess.run([*server_sandbox(self.hub, user), "bash", "-c", command],
-                              env=server_environment(self.hub, user), capture_output=True,
-                              text=True, timeout=timeout)
+                              env={**login, **server_environment(self.hub, user)},
+                              capture_output=True, text=True, timeout=timeout)
         assert done.returncode == 0, (f"as {user}: {command}\n{done.stdout[-3000:]}\n"
                                       f"{done.stderr[-3000:]}")
         return done.stdout

@@ -139,7 +139,7 @@ def test_reading_solutions_hidden_tests_classmates_gradebook_and_home_finds_noth
     found = fx.attempt(root, "mallory_read")
     # a folder may list only the path down to what the sandbox mounts: the student's own
     # folder, the Python installation, course_lib
-    mounted = [*sandbox._read_only_paths(sys.executable),
+    mounted = [*sandbox.read_only_paths(sys.executable),
                str(root / "autograded" / "mallory_read" / fx.ASSIGNMENT)]
     on_the_way = {part for path in mounted for part in Path(path).parts}
     for name in ("course_root", "root_home"):
@@ -295,7 +295,7 @@ def test_an_ordinary_user_gets_a_user_namespace_with_the_same_limits():
         private.mkdir()
         (work / "data.txt").write_text("shipped")
         policy = {**_policy(), "kernel_argv": [python, "-c", FORK_COUNT, "{connection_file}"],
-                  "read_only": [] if as_root else sandbox._read_only_paths(python),
+                  "read_only": [] if as_root else sandbox.read_only_paths(python),
                   "limits": vars(Limits(processes=12))}
         cmd = bwrap_command(policy, str(work), f"{folder}/run/k.json", str(private), [])
         become_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]

@@ -80,7 +80,7 @@ def _shown(name):
     return f"'{for_terminal(name)}'"
 
 
-def _check_assignment(course, assignment):
+def check_assignment(course, assignment):
     """Refuse an assignment that ``solutions/`` does not have, naming those it has."""
     if course.source(assignment).is_dir():
         return
@@ -117,7 +117,7 @@ def _ledger(course, student):
     return path, (json.loads(path.read_text()) if path.is_file() else {})
 
 
-def _install(course, assignment, student, staged, source, late):
+def install_submission(course, assignment, student, staged, source, late):
     """Put ``staged`` (a folder of notebooks) in place for ``student``; say what happened."""
     dest = course.submitted(assignment, student)
     path, ledger = _ledger(course, student)
@@ -211,7 +211,7 @@ def _collect_folders(course, assignment, found, source, result):
         with tempfile.TemporaryDirectory(prefix=".collect-", dir=course.root) as tmp:
             for nb in notebooks:
                 shutil.copyfile(nb, Path(tmp) / nb.name)
-            result.students[student] = _install(course, assignment, student, tmp, source,
+            result.students[student] = install_submission(course, assignment, student, tmp, source,
                                                 late=False)
     return result
 
@@ -296,7 +296,7 @@ def _collect_lms(course, assignment, students, write_archive, source, result):
                               f"{', '.join(map(_shown, missing)) or 'anyone'}: are its "
                               f"notebooks named {LMS_PATTERN}?")
         for student, late in students.items():
-            result.students[student] = _install(course, assignment, student,
+            result.students[student] = install_submission(course, assignment, student,
                                                 staged / student / assignment, source, late)
     return result
 
@@ -372,7 +372,7 @@ def _from_zip(course, assignment, zf, source):
 
 def collect_submissions(course, assignment, source):
     """Copy the submissions in ``source`` (folder or zip) into submitted/: a Collected."""
-    _check_assignment(course, assignment)
+    check_assignment(course, assignment)
     source = Path(source)
     if source.is_dir():
         return _from_folder(course, assignment, source, source)

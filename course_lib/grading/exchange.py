@@ -45,7 +45,7 @@ from nbgrader.utils import notebook_hash, parse_utc
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from course_lib.grading.collect import Collected, _check_assignment, _install
+from course_lib.grading.collect import Collected, check_assignment, install_submission
 from course_lib.grading.course import CourseError, student_id_problem
 from course_lib.grading.escape import for_terminal
 
@@ -278,7 +278,7 @@ def collect(course, assignment):
     Students are installed as by ``course collect`` from a folder (a changed submission
     keeps the previous one in ``.history/``), with ``late`` set against the due date.
     """
-    _check_assignment(course, assignment)
+    check_assignment(course, assignment)
     where = exchange_of(course)
     if not where.inbound.is_dir():
         raise CourseError(f"nothing to collect: {for_terminal(where.inbound)} does not exist "
@@ -302,7 +302,7 @@ def collect(course, assignment):
                                           "could be collected")
                     continue
                 late = bool(due and sub.time > due)
-                result.students[student] = _install(course, assignment, student, tmp,
+                result.students[student] = install_submission(course, assignment, student, tmp,
                                                     f"exchange {where.inbound}", late)
                 break
     return result

@@ -180,7 +180,7 @@ def sandbox_available():
     uid = SANDBOX_UID_BASE + os.getpid() if as_root else None
     probe = (
         _namespace_args(uid)
-        + _system_mounts()
+        + system_mounts()
         + ["--size", str(MIB), "--perms", "1777", "--tmpfs", "/tmp"]
         + ["--remount-ro", "/", "--clearenv", "--"]
         + _drop_privileges(uid)
@@ -215,7 +215,7 @@ def _drop_privileges(uid):
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def _system_mounts():
+def system_mounts():
     """/usr read-only, the merged-/usr symlinks, the dynamic linker's cache, /proc, /dev."""
     args = ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
@@ -245,7 +245,7 @@ def _scratch_mounts(cwd, limits):
     return args
 
 
-def _parents(paths):
+def mount_parents(paths):
     """The proper ancestors of ``paths`` that the sandbox does not mount itself, sorted."""
     mounted = {"/", "/tmp", "/usr", "/proc", "/dev"}
     found = set()
@@ -270,10 +270,10 @@ def bwrap_command(policy, cwd, connection_file, private_dir, extra_arguments, ui
     """
     limits = Limits(**policy["limits"])
     runtime_dir = os.path.dirname(connection_file)
-    args = _namespace_args(uid) + _system_mounts()
+    args = _namespace_args(uid) + system_mounts()
     args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
     # bwrap creates missing parent folders as 0700, which root's kernel uid cannot enter
-    for folder in _parents([*policy["read_only"], runtime_dir, cwd]):
+    for folder in mount_parents([*policy["read_only"], runtime_dir, cwd]):
         args += ["--perms", "0755", "--dir", folder]
     for path in policy["read_only"]:
         args += ["--ro-bind", path, path]
@@ -315,9 +315,9 @@ def harness_command(policy_file):
         policy = json.load(f)
     limits = Limits(**policy["limits"])
     uid = SANDBOX_UID_BASE + 2**22 + os.getpid() if os.geteuid() == 0 else None
-    args = _namespace_args(uid) + _system_mounts()
+    args = _namespace_args(uid) + system_mounts()
     args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
-    for folder in _parents(policy["read_only"]):
+    for folder in mount_parents(policy["read_only"]):
         args += ["--perms", "0755", "--dir", folder]
     for path in policy["read_only"]:
         args += ["--ro-bind", path, path]
@@ -392,7 +392,7 @@ def _font_cache():
     return path if os.path.isfile(path) else None
 
 
-def _read_only_paths(python):
+def read_only_paths(python):
     """The Python installation and course_lib's folder, outermost first, without repeats."""
     import course_lib
 
@@ -472,7 +472,7 @@ def sandboxed_kernel(limits=None, kernel_argv=None, kernel_env=None, kernel_name
         }
         policy = {
             "kernel_argv": kernel_argv,
-            "read_only": _read_only_paths(python),
+            "read_only": read_only_paths(python),
             "env": env,
             "limits": asdict(limits),
             "private_root": private_root,

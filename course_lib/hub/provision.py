@@ -29,7 +29,7 @@ from pathlib import Path
 
 from course_lib.grading.course import Course
 from course_lib.grading.exchange import exchange_of
-from course_lib.grading.sandbox import _read_only_paths
+from course_lib.grading.sandbox import read_only_paths
 
 STUDENTS = ("alice", "bob")
 COURSE_PARTS = ("nbgrader_config.py", "solutions", "assignments")
@@ -126,7 +126,7 @@ def _check_machine(hub):
     for tool in ("bwrap", "configurable-http-proxy", "useradd"):
         if not shutil.which(tool):
             raise HubError(f"{tool} is not installed: run `make system-deps` as root")
-    for path in _read_only_paths(sys.executable):
+    for path in read_only_paths(sys.executable):
         if os.stat(path).st_mode & (stat.S_IROTH | stat.S_IXOTH) != stat.S_IROTH | stat.S_IXOTH:
             raise HubError(f"{path} (the course's Python environment) is not readable by "
                            "other users: the hub's users run it (chmod -R o+rX it)")

@@ -17,7 +17,7 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Unicode
 
-from course_lib.grading.sandbox import _parents, _read_only_paths, _system_mounts
+from course_lib.grading.sandbox import mount_parents, read_only_paths, system_mounts
 from course_lib.hub.provision import Hub
 
 
@@ -30,7 +30,7 @@ def server_sandbox(hub, user):
     """
     account = pwd.getpwnam(user)
     home = account.pw_dir
-    mounts = _system_mounts()
+    mounts = system_mounts()
     if user == hub.instructor:
         # `course autograde` nests the grading sandbox, which mounts its own /proc: the
         # kernel allows that only under a /proc with nothing mounted over it, the host's
@@ -42,10 +42,10 @@ def server_sandbox(hub, user):
             "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", *mounts,
             "--ro-bind", "/etc", "/etc", "--perms", "1777", "--tmpfs", "/tmp",
             "--perms", "1777", "--tmpfs", "/dev/shm"]  # multiprocessing's semaphores
-    read_only = [*_read_only_paths(sys.executable), str(hub.path("config"))]
+    read_only = [*read_only_paths(sys.executable), str(hub.path("config"))]
     writable = [str(hub.exchange), home]
     # bwrap would create the folders above the mounts as 0700: the user could not enter
-    for folder in _parents([*read_only, *writable]):
+    for folder in mount_parents([*read_only, *writable]):
         args += ["--perms", "0755", "--dir", folder]
     for path in read_only:
         args += ["--ro-bind", path, path]
@@ -69,17 +69,13 @@ def give_lectures(hub, user):
         os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
 
 
-def server_environment(hub, user, base=None):
-    """What the hub adds to ``user``'s environment (on top of ``base``, default: a login's
-    HOME, USER, SHELL): the role's Jupyter config, the course's tools first on PATH."""
-    account = pwd.getpwnam(user)
-    env = {"HOME": account.pw_dir, "USER": user, "SHELL": "/bin/bash"} if base is None \
-        else dict(base)
-    env.update(JUPYTER_CONFIG_PATH=os.pathsep.join(hub.config_path(user)),
-               PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin",
+def server_environment(hub, user):
+    """What the hub adds to ``user``'s environment: the role's Jupyter config, the
+    course's tools first on PATH, one BLAS thread."""
+    return {"JUPYTER_CONFIG_PATH": os.pathsep.join(hub.config_path(user)),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin",
                                      "/usr/bin", "/bin"]),
-               OPENBLAS_NUM_THREADS="1")
-    return env
+            "OPENBLAS_NUM_THREADS": "1"}
 
 
 class SandboxedSpawner(LocalProcessSpawner):
@@ -93,7 +89,7 @@ class SandboxedSpawner(LocalProcessSpawner):
         give_lectures(hub, user)
         self.cmd = [*server_sandbox(hub, user), str(Path(sys.executable).parent /
                                                     "jupyterhub-singleuser")]
-        self.environment.update(server_environment(hub, user, base={}))
+        self.environment.update(server_environment(hub, user))
         return await super().start()
 
     def make_preexec_fn(self, name):
