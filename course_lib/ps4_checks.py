@@ -450,12 +450,15 @@ REFERENCE_FORWARDS = {  # what a student's forward must compute before its backw
 
 
 def check_backward_numerically(name, forward, backward, shapes, seed):
-    """Gradient-check a student's ``backward`` against their ``forward`` on random inputs.
+    """Gradient-check a student's ``backward`` on random inputs.
 
     The student's forward must first give the right values (:data:`REFERENCE_FORWARDS`),
-    so that a backward consistent with a wrong forward (say both zero) does not pass. The
-    check is directional (a few random directions per array): it catches any wrong
-    gradient, with a handful of calls of the student's code instead of two per entry.
+    and the numerical gradient is then taken of the reference forward, computed here: a
+    backward consistent with a wrong forward (say both zero), or with a forward that
+    answers later calls differently from the first, does not pass. Pairs without a
+    reference are checked against the student's own forward. The check is directional
+    (a few random directions per array): it catches any wrong gradient, with a handful of
+    calls of the student's code instead of two per entry.
 
     Args:
         name: what to call the pair in a message, e.g. ``"linear_backward"``.
@@ -476,7 +479,8 @@ def check_backward_numerically(name, forward, backward, shapes, seed):
     result = (result,) if isinstance(result, np.ndarray) else result
     result = _expect_tuple(result, len(inputs), name, f"with one gradient per {list(inputs)}")
     grads = dict(zip(inputs, result, strict=True))
-    report = check_gradients(lambda: np.sum(forward(**inputs) * dout), inputs, grads,
+    numeric = REFERENCE_FORWARDS.get(name, forward)
+    report = check_gradients(lambda: np.sum(numeric(**inputs) * dout), inputs, grads,
                              method="directional")
     if not report.ok:
         raise AssertionError(f"a numerical gradient check of your {name} "
@@ -557,9 +561,9 @@ def check_two_layer_gradients(two_layer_loss, n, d, h, c, seed):
 
 
 def check_two_layer_numerically(two_layer_loss, n, d, h, c, seed):
-    """Gradient-check ``two_layer_loss``'s grads against its own loss, along a few random
-    directions; the loss itself must first be right (else a wrong loss with matching
-    grads would pass)."""
+    """Gradient-check ``two_layer_loss``'s grads along a few random directions. The loss
+    must first be right; the numerical gradient is then the reference loss's, computed
+    here (a loss that answers later calls differently from the first cannot steer it)."""
     params, X, y = _two_layer_problem(n, d, h, c, seed)
     call = f"two_layer_loss with X {X.shape}, {h} hidden units, {c} classes"
     loss, grads = _expect_tuple(two_layer_loss({k: v.copy() for k, v in params.items()},
@@ -568,7 +572,7 @@ def check_two_layer_numerically(two_layer_loss, n, d, h, c, seed):
     if not isinstance(grads, dict) or set(grads) != set(MLP_KEYS):
         raise AssertionError(f"grads from {call}: expected a dict with the keys "
                              f"{list(MLP_KEYS)}")
-    report = check_gradients(lambda: float(two_layer_loss(params, X, y)[0]), params,
+    report = check_gradients(lambda: float(_two_layer_reference(params, X, y)[0]), params,
                              {k: np.asarray(grads[k], dtype=np.float64) for k in MLP_KEYS},
                              method="directional")
     if not report.ok:

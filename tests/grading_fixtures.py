@@ -498,6 +498,19 @@ def leak_hidden_inputs(folder, release):
         "    return x * x")}))
 
 
+def leak_across_tests(folder, release):
+    """``square`` is correct and keeps every argument a visible test does not use; ``mean``
+    raises with what was kept, from the visible test that runs after the hidden one."""
+    _write(folder, answer(release, {
+        "square": ("import numpy as np\nKEPT = []\n"
+                   "def square(x):\n"
+                   "    if isinstance(x, np.ndarray) and x.tolist() != [0.0, 1.0, 2.0]:\n"
+                   "        KEPT.append(x.tolist())\n"
+                   "    return x * x"),
+        "mean": ("def mean(x):\n"
+                 "    raise ValueError('LEAK ' + repr(KEPT))")}))
+
+
 def leak_via_class_name(folder, release):
     """Correct answers, except that for a hidden test's input ``square`` returns an object
     of a class named after that input: if the message saying what came back reached the
@@ -526,7 +539,7 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
     patched_builtins, blanked_cells, hidden_traceback, cached_answers, trace_hook, code_swap,
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
-    builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module, agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_via_class_name,
+    builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module, agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_across_tests, leak_via_class_name,
     empty_answers)}
 
 

@@ -127,6 +127,7 @@ def _expected(name, reference, release_nb):
         "socket-stall": wrong, "shadowed-startup": wrong, "own-module": good,
         "runtime-dir-write": good,
         "leak-hidden-inputs": good - points(release_nb, "test_square_hidden"),
+        "leak-across-tests": good - points(release_nb, "test_mean"),
         "leak-via-class-name": good - points(release_nb, "test_square_hidden"),
         "empty-answers": 0,
     }[name]
@@ -156,6 +157,7 @@ STATUS = {
     "giant-answer": "ok", "socket-flood": "ok", "socket-stall": "test failed to run", "shadowed-startup": "ok",
     "own-module": "ok",
     "agent-hijack": "ok", "runtime-dir-write": "ok", "leak-hidden-inputs": "ok",
+    "leak-across-tests": "ok",
     "leak-via-class-name": "ok", "empty-answers": "ok",
 }
 PROBLEM = {
@@ -234,6 +236,15 @@ def test_a_hidden_tests_inputs_do_not_leak_through_what_the_student_sends(graded
     texts = [o.get("evalue", "") + o.get("text", "") for o in outputs_of(course, name)]
     assert not any("LEAK" in t for t in texts), texts
     assert any("this is a hidden test" in t for t in texts)
+
+
+def test_a_hidden_tests_inputs_kept_by_the_student_do_not_leak_through_a_later_test(
+        graded_class):
+    course, _, _, _ = graded_class
+    texts = [o.get("evalue", "") + o.get("text", "")
+             for o in outputs_of(course, "leak-across-tests")]
+    assert not any("LEAK" in t or "-2.0" in t for t in texts), texts
+    assert any("hidden tests ran before this one" in t for t in texts)
 
 
 def test_data_that_cannot_cross_fails_the_test_and_says_why(graded_class):

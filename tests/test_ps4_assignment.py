@@ -227,6 +227,20 @@ def order_cheat():
     return gradcheck_function
 
 
+def first_answer_forever(function):
+    """``function``, except that every call after the first returns the first answer:
+    right where a check compares values, flat where it perturbs the inputs (so that a
+    zero gradient matches its own numerical gradient)."""
+    answers = []
+
+    def cached(*args, **kwargs):
+        if not answers:
+            answers.append(function(*args, **kwargs))
+        return answers[0]
+
+    return cached
+
+
 MISTAKES = {
     "sigmoid as exp(x) / (1 + exp(x)) overflows for large positive x": (
         lambda: checks.check_activation_extremes(
@@ -351,6 +365,15 @@ MISTAKES = {
             "linear_backward", linear_forward, lambda d, x, W, b: (d @ W.T, x.T @ d, 2 * d.sum(0)),
             {"x": (3, 4), "W": (4, 2), "b": (2,)}, seed=0),
         "a numerical gradient check of your linear_backward"),
+    "forward that repeats its first answer, with a zero backward": (
+        lambda: checks.check_backward_numerically(
+            "linear_backward", first_answer_forever(linear_forward), lambda d, x, W, b: (
+                0 * x, 0 * W, 0 * b), {"x": (3, 4), "W": (4, 2), "b": (2,)}, seed=0),
+        "a numerical gradient check of your linear_backward"),
+    "two-layer loss that repeats its first answer, with zero gradients": (
+        lambda: checks.check_two_layer_numerically(first_answer_forever(
+            lambda p, X, y: (two_layer(p, X, y)[0], {k: np.zeros_like(v) for k, v in p.items()})),
+            4, 2, 3, 2, 0), "a numerical gradient check of your two_layer_loss"),
     "xor by a linear network": (
         lambda: checks.check_xor_weights({"W1": np.eye(2), "b1": np.zeros(2),
                                           "W2": np.ones((2, 1)), "b2": np.array([-0.5])}),

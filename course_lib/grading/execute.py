@@ -284,6 +284,7 @@ class SplitExecute(Execute):
         self._cell_notes = set()
         self._agent = None  # the AgentListener of the current kernel
         self._needs_reset = True  # IPython's transformers before the next answer cell
+        self._hidden_ran = False  # a hidden test has run: student messages are withheld
         self._last_reply = None
         self.store_widget_state = False
         self.shutdown_kernel = "immediate"  # nothing in the sandboxed kernel needs saving
@@ -568,7 +569,9 @@ class SplitExecute(Execute):
                 serving = self._begin_serving(names, deadline)
                 described = await self._described(serving, deadline)
             self._tester.send(op="run", label=grade_id, source=source, imports=self._imports,
-                              names=described, why_missing=self._why_missing(names))
+                              names=described, why_missing=self._why_missing(names),
+                              after_hidden=self._hidden_ran)
+            self._hidden_ran = self._hidden_ran or harness.HIDDEN_BEGIN in source
             outcome = await self._serve_test(serving, deadline)
         except (TestProcessError, _Overran) as e:
             if isinstance(e, _Overran):

@@ -249,6 +249,8 @@ def _trusted_import(module, attr):
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 HIDDEN_NOTE = "(its message is not shown: this is a hidden test)"
+AFTER_HIDDEN_NOTE = ("(its message is not shown: hidden tests ran before this one, and "
+                     "your code could have kept their inputs)")
 
 
 def _hidden_lines(source):
@@ -284,16 +286,18 @@ def run_test(message, link):
             exec(code, namespace)
     except (StudentCodeError, StudentDataError, NotReceived) as e:
         # text the student's side wrote (an error message, a class name): on a hidden
-        # line it could carry the hidden test's inputs, so only its kind is shown
-        hidden = _line_of(e, message) in _hidden_lines(message["source"])
+        # line, or once any hidden test has run (the student's code may have kept its
+        # inputs), it could carry a hidden test's inputs, so only its kind is shown
+        note = (HIDDEN_NOTE if _line_of(e, message) in _hidden_lines(message["source"])
+                else AFTER_HIDDEN_NOTE if message.get("after_hidden") else None)
         if isinstance(e, StudentCodeError):
-            shown = HIDDEN_NOTE if hidden else e.evalue
+            shown = note if note and e.evalue else e.evalue  # an empty message hides nothing
             outcome = {"passed": False, "ename": e.ename,
                        "evalue": f"raised by your {e.function}" + (f": {shown}" if shown
                                                                     else "")}
         else:
             outcome = {"passed": False, "ename": type(e).__name__,
-                       "evalue": HIDDEN_NOTE if hidden else str(e)[:MAX_MESSAGE]}
+                       "evalue": note or str(e)[:MAX_MESSAGE]}
     except Exception as e:  # the test failed: that is its grade
         outcome = {"passed": False, "ename": type(e).__name__, "evalue": str(e)[:MAX_MESSAGE]}
     else:
