@@ -333,7 +333,6 @@ def merge_rate_note(quick):
     import cluster_fixtures
 
     from course_lib.grading import gradebook
-    from course_lib.grading.course import Course
 
     students = 20 if quick else 100
     try:
@@ -343,7 +342,7 @@ def merge_rate_note(quick):
                 f.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
             run_command(course(root, "release", ASSIGNMENT), root)
             template = Path(scratch) / "worker.db"
-            gradebook.make_template(Course(root), ASSIGNMENT, template)
+            gradebook.make_template(db_url, ASSIGNMENT, template)
             url = f"sqlite:///{template}"
             gradebook.record_zero(url, ASSIGNMENT, "model")
             record = gradebook.read_submission(url, ASSIGNMENT, "model")

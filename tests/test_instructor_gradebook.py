@@ -3,9 +3,11 @@
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from nbgrader import api as nbgrader_api
 from nbgrader.api import Gradebook
 
 from course_lib.grading import gradebook
@@ -71,3 +73,41 @@ def test_record_zero_gives_a_row_with_every_grade_zero(urls):
     score, max_score, cells = gradebook.scores(main, A, "fay")
     assert (score, max_score) == (0.0, 5.0)
     assert all(got == 0 for got, _ in cells.values())
+
+
+def test_the_template_is_the_released_assignment_and_nothing_else(urls, tmp_path, monkeypatch):
+    main, _ = urls
+    due = datetime(2026, 12, 1, 17, 0)
+    with Gradebook(main) as gb:
+        gb.update_or_create_assignment(A, duedate=due)
+        gb.add_task_cell("task", NB, A, max_score=4, cell_type="markdown")
+        gb.add_source_cell("test_a", NB, A, cell_type="code", locked=True,
+                           source="assert f(1) == 2", checksum="abc")
+    set_grade(main, "ada", "test_a", auto_score=2.0)  # a student the template must not know
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"the template ran a command: {args}")
+
+    monkeypatch.setattr(nbgrader_api.sp, "check_output", no_subprocess)
+    template = tmp_path / "template.db"
+    gradebook.make_template(main, A, template)
+    with Gradebook(main) as source, Gradebook(f"sqlite:///{template}") as copy:
+        released, copied = source.find_assignment(A), copy.find_assignment(A)
+        assert copied.duedate == due
+        assert copy.students == [] and copied.submissions == []
+        assert [nb.name for nb in copied.notebooks] == [NB]
+        nb_source, nb_copy = released.notebooks[0], copied.notebooks[0]
+        assert nb_copy.max_score == nb_source.max_score == 9
+        for kind in ("grade_cells", "solution_cells", "task_cells"):
+            assert (sorted(c.name for c in getattr(nb_copy, kind))
+                    == sorted(c.name for c in getattr(nb_source, kind)))
+        assert ({c.name: (c.max_score, c.cell_type) for c in nb_copy.grade_cells}
+                == {"test_a": (2, "code"), "answer": (3, "markdown")})
+        [cell] = nb_copy.source_cells
+        assert (cell.name, cell.locked, cell.source, cell.checksum) == (
+            "test_a", True, "assert f(1) == 2", "abc")
+    # a worker grades against it: a submission there merges back into the course gradebook
+    set_grade(f"sqlite:///{template}", "bo", "test_a", auto_score=1.0)
+    record = gradebook.read_submission(f"sqlite:///{template}", A, "bo")
+    gradebook.write_submission(main, A, "bo", record)
+    assert gradebook.scores(main, A, "bo")[0] == 1.0

@@ -26,10 +26,12 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
@@ -180,10 +182,13 @@ def _bundle(course, assignment, sources, limits, unsafe):
     """The :class:`.cluster.Bundle` every worker gets once, and the run's digest."""
     from course_lib.grading import cluster
 
-    template = _template(course, assignment)
+    with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
+        template = Path(scratch) / "gradebook.db"
+        gradebook.make_template(course.db_url, assignment, template)
+        template_bytes = template.read_bytes()
     tests = json.dumps({n: execute.tests_of(nb) for n, nb in sources.items()}, sort_keys=True)
     files = {"nbgrader_config.py": (course.root / "nbgrader_config.py").read_bytes(),
-             cluster.TEMPLATE: template.read_bytes(), cluster.TESTS: tests.encode()}
+             cluster.TEMPLATE: template_bytes, cluster.TESTS: tests.encode()}
     for path in sorted(course.source(assignment).rglob("*")):
         if path.is_file():
             files[f"solutions/{assignment}/{path.relative_to(course.source(assignment))}"] = (
@@ -191,27 +196,6 @@ def _bundle(course, assignment, sources, limits, unsafe):
     run_digest = hashlib.sha256(
         f"{tests}\n{files['nbgrader_config.py'].decode(errors='replace')}\n{limits}".encode())
     return cluster.Bundle(files, assignment, limits, unsafe), run_digest.hexdigest()
-
-
-def _template(course, assignment):
-    """The gradebook template of ``assignment``, made once per version of its sources.
-
-    Kept as ``autograded/.template-<assignment>-<digest>.db``: making it runs nbgrader
-    (seconds), and a resumed or repeated run needs the same one.
-    """
-    h = hashlib.sha256((course.root / "nbgrader_config.py").read_bytes())
-    for path in sorted(course.source(assignment).rglob("*.ipynb")):
-        h.update(path.read_bytes())
-    cached = course.root / "autograded" / f".template-{assignment}-{h.hexdigest()[:16]}.db"
-    if not cached.is_file():
-        for old in cached.parent.glob(f".template-{assignment}-*.db"):
-            old.unlink()
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        gradebook.make_template(course, assignment, partial)
-        os.replace(partial, cached)
-    return cached
 
 
 def _digest(run_digest, job):

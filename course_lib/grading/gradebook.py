@@ -9,23 +9,32 @@ Scores and comments a person entered in the formgrader survive a re-run of
 ``course autograde``.
 """
 
-import shutil
-import subprocess
-import sys
-import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
+from nbgrader.api import (
+    Assignment,
+    Base,
+    Comment,
+    Grade,
+    Gradebook,
+    GradeCell,
+    MissingEntry,
+    Notebook,
+    SolutionCell,
+    SourceCell,
+    TaskCell,
+)
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import joinedload
 
 GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
 COMMENT_FIELDS = ("auto_comment", "manual_comment")
 MANUAL_FIELDS = ("manual_score", "extra_credit", "manual_comment")  # set in the formgrader
+SCHEMA_VERSION = text("SELECT version_num FROM alembic_version")
 
 
 @contextmanager
@@ -104,25 +113,55 @@ def _by_cell_name(gb, kind, notebook):
     return {row.cell.name: row for row in rows}
 
 
-def make_template(course, assignment, destination):
+def make_template(main_url, assignment, destination):
     """A SQLite gradebook at ``destination`` that knows ``assignment`` and nothing else.
 
-    Each student is graded against a copy of it; it is made by nbgrader's own
-    ``generate_assignment`` from the source notebooks, in a scratch copy of the course, so
-    the course gradebook (SQLite or a database server) is only ever read and merged into.
+    Each student is graded against a copy of it. It is copied from the course gradebook
+    (read only): the assignment with its due date, its notebooks and their grade,
+    solution, task and source cells, row for row through nbgrader's own models, so that
+    a worker grades exactly the cells and points the merge writes back to, and a due
+    date set at release counts as nbgrader's late-submission settings say.
     """
-    with tempfile.TemporaryDirectory(prefix="course-template-") as scratch:
-        scratch = Path(scratch)
-        shutil.copyfile(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
-        shutil.copytree(course.source(assignment), scratch / "solutions" / assignment)
-        done = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-             f"--CourseDirectory.root={scratch}", f"--db=sqlite:///{destination}",
-             "--log-level=ERROR"], cwd=scratch, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed: "
-                           + " / ".join(tail))
+    with Gradebook(main_url) as src:
+        released = src.find_assignment(assignment)
+        _empty_gradebook(destination, src.db.execute(SCHEMA_VERSION).scalar_one())
+        with Gradebook(f"sqlite:///{destination}", course_id=released.course_id) as dst:
+            copy = Assignment(name=released.name, duedate=released.duedate,
+                              course_id=released.course_id)
+            for nb in released.notebooks:
+                notebook = Notebook(name=nb.name, kernelspec=nb.kernelspec, assignment=copy)
+                for c in nb.grade_cells:
+                    GradeCell(name=c.name, max_score=c.max_score, cell_type=c.cell_type,
+                              notebook=notebook)
+                for c in nb.solution_cells:
+                    SolutionCell(name=c.name, notebook=notebook)
+                for c in nb.task_cells:
+                    TaskCell(name=c.name, max_score=c.max_score, cell_type=c.cell_type,
+                             notebook=notebook)
+                for c in nb.source_cells:
+                    SourceCell(name=c.name, cell_type=c.cell_type, locked=c.locked,
+                               source=c.source, checksum=c.checksum, notebook=notebook)
+            dst.db.add(copy)
+            dst.db.commit()
+
+
+def _empty_gradebook(path, schema_version):
+    """Create nbgrader's tables in a new SQLite file, marked with ``schema_version``.
+
+    What ``Gradebook`` does for a new database, except that it asks the ``alembic``
+    command for the schema's version (a subprocess: seconds) where the course gradebook
+    already holds it.
+    """
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version "
+                                    "(version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version VALUES (:version)"),
+                               {"version": schema_version})
+    finally:
+        engine.dispose()
 
 
 def _update_keeping_manual(row, values):
