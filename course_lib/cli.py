@@ -21,22 +21,16 @@ import sys
 from pathlib import Path
 
 import course_lib.grading.lean  # noqa: F401 (first: it makes the imports below faster)
-from course_lib.grading import (
-    autograde,
-    collect,
-    escape,
-    exchange,
-    feedback,
-    grades,
-    remove,
-    report,
-    results,
-    worker,
-)
+from course_lib.grading import escape, report
 from course_lib.grading.course import Course, CourseError
+
+# Each command imports what it needs (nbgrader, Dask: about 1.5 s). Dask's local workers
+# are spawned processes that import this module again, and need none of it.
 
 
 def cmd_release(course, args):
+    from course_lib.grading import exchange
+
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", args.assignment,
                     "--force"], cwd=course.root, check=True)
     folder = course.release(args.assignment)
@@ -49,6 +43,8 @@ def cmd_release(course, args):
 
 
 def cmd_collect(course, args):
+    from course_lib.grading import collect, exchange
+
     if (args.source is None) == (not args.exchange):
         raise CourseError("collect needs one source: a folder or zip, or --exchange")
     done = (exchange.collect(course, args.assignment) if args.exchange
@@ -62,6 +58,8 @@ def cmd_collect(course, args):
 
 
 def cmd_autograde(course, args):
+    from course_lib.grading import autograde, collect, worker
+
     limits = worker.Limits(cell_timeout=args.timeout, memory_mb=args.memory_mb)
     results = autograde.autograde(course, args.assignment, students=args.student,
                                   workers=args.workers, limits=limits, unsafe=args.unsafe,
@@ -84,6 +82,8 @@ def _print_results(assignment, found):
 
 
 def cmd_feedback(course, args):
+    from course_lib.grading import exchange, feedback, results
+
     replaced = []
     paths = feedback.write_feedback(course, args.assignment, progress=not args.quiet,
                                     replaced=replaced)
@@ -101,12 +101,16 @@ def cmd_feedback(course, args):
 
 
 def cmd_grades(course, args):
+    from course_lib.grading import grades
+
     _, _, found = grades.write_csv(course, args.assignment, args.output, force=args.force)
     _print_results(args.assignment, found)
     print(f"wrote {args.output}")
 
 
 def cmd_remove_student(course, args):
+    from course_lib.grading import remove
+
     done, kept = remove.remove_student(course, args.name)
     for line in done:
         print(line)

@@ -14,8 +14,8 @@ Gateway or dask-kubernetes). Nothing is shared through the file system:
   grading process (:class:`.worker.GraderProcess`);
 * a :class:`Job` carries one student's staged notebooks and files; the task returns an
   :class:`Outcome`: the graded notebooks as text and the student's grade records
-  (:func:`.gradebook.read_submission`), which the coordinator alone merges into the
-  course gradebook, one student at a time.
+  (:func:`.gradebook.read_submission`, read by the grading process), which the
+  coordinator alone merges into the course gradebook, one student at a time.
 
 A grading process that overruns ``Limits.student_timeout`` or dies costs only its
 student (the plugin starts a new one). A worker lost in the middle of a task (killed,
@@ -32,9 +32,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import course_lib.grading.lean  # noqa: F401 (first: it makes the imports below faster)
+
+# isort: split
 from distributed import WorkerPlugin, get_worker
 
-from course_lib.grading import gradebook
 from course_lib.grading import worker as grading
 from course_lib.grading.course import Course
 
@@ -123,10 +125,8 @@ class GraderPlugin(WorkerPlugin):
             run = self.grader.grade(ws, self.bundle.limits)
             graded = {p.stem: p.read_text() for p in sorted(ws.autograded.glob("*.ipynb"))
                       if p.stem in job.notebooks}
-            record = (gradebook.read_submission(ws.db_url, job.assignment, job.student)
-                      if run.returncode == 0 else None)
             return Outcome(job.student, run.returncode, run.log, run.seconds,
-                           run.observations, run.peak_mb, graded, record)
+                           run.observations, run.peak_mb, graded, run.record)
         finally:
             shutil.rmtree(path, ignore_errors=True)
 

@@ -10,10 +10,12 @@ own :class:`nbgrader.converters.Autograde` configured by the workspace's
 --force`` would load there).
 
 Protocol, one JSON object a line: the process writes ``{"ready": true}`` once imported;
-then for each request ``{"root", "assignment", "student", "ipc_dir"}`` on stdin it grades
-and answers ``{"success": bool, "log": str, "observations": [...], "peak_mb": int}`` on
-stdout: what the grader observed (:mod:`course_lib.grading.execute`) and the most memory
-this process has held so far (its peak resident set, MB). nbgrader's own log goes to
+then for each request ``{"root", "db_url", "assignment", "student", "ipc_dir"}`` on stdin
+it grades and answers ``{"success": bool, "log": str, "record": dict or null,
+"observations": [...], "peak_mb": int}`` on stdout: the student's grades as plain data
+(:func:`course_lib.grading.gradebook.read_submission`, null when grading failed), what
+the grader observed (:mod:`course_lib.grading.execute`) and the most memory this process
+has held so far (its peak resident set, MB). nbgrader's own log goes to
 ``<root>/autograde.log``. Student code never runs here (it runs in the kernel), and a
 student whose grading crashes this process costs only this process: the main process
 starts a fresh one for the next student.
@@ -35,7 +37,10 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from course_lib.grading import execute  # noqa: F401 (imported once, used by the config)
+from course_lib.grading import (
+    execute,  # noqa: F401 (imported once, used by the config)
+    gradebook,
+)
 
 LOG_FORMAT = "[%(name)s | %(levelname)s] %(message)s"
 
@@ -90,10 +95,13 @@ def main():
             ipc_prefix = os.path.join(request["ipc_dir"], f"p{os.getpid()}-{count}-ipc")
         success, log = grade(request["root"], request["assignment"], request["student"],
                              ipc_prefix)
+        record = (gradebook.read_submission(request["db_url"], request["assignment"],
+                                            request["student"]) if success else None)
         observed = Path(request["root"]) / "observations.jsonl"
         lines = observed.read_text().splitlines() if observed.is_file() else []
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        replies.write(json.dumps({"success": success, "log": log, "peak_mb": round(peak_mb),
+        replies.write(json.dumps({"success": success, "log": log, "record": record,
+                                  "peak_mb": round(peak_mb),
                                   "observations": [json.loads(x) for x in lines]}) + "\n")
         replies.flush()
 

@@ -187,6 +187,7 @@ class RunResult:
     seconds: float
     observations: list = field(default_factory=list)  # see :mod:`.execute`
     peak_mb: int | None = None  # the grading process's peak memory so far
+    record: dict | None = None  # the student's grades (:func:`.gradebook.read_submission`)
 
 
 class GraderProcess:
@@ -230,8 +231,8 @@ class GraderProcess:
                 return RunResult(1, f"[ERROR] the grading process did not start:\n"
                                     f"{self._stderr_tail()}", 0.0)
             start = time.monotonic()
-        request = {"root": str(ws.path), "assignment": ws.assignment, "student": ws.student,
-                   "ipc_dir": self.ipc_dir}
+        request = {"root": str(ws.path), "db_url": ws.db_url, "assignment": ws.assignment,
+                   "student": ws.student, "ipc_dir": self.ipc_dir}
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
@@ -242,7 +243,8 @@ class GraderProcess:
         seconds = time.monotonic() - start
         if reply is not None:
             return RunResult(0 if reply["success"] else 1, reply["log"], seconds,
-                             reply.get("observations", []), reply.get("peak_mb"))
+                             reply.get("observations", []), reply.get("peak_mb"),
+                             reply.get("record"))
         self.kill()
         if timed_out:
             return RunResult(None, "", seconds)
