@@ -93,7 +93,7 @@ def test_the_template_is_the_released_assignment_and_nothing_else(urls, tmp_path
     gradebook.make_template(main, A, template)
     with Gradebook(main) as source, Gradebook(f"sqlite:///{template}") as copy:
         released, copied = source.find_assignment(A), copy.find_assignment(A)
-        assert copied.duedate == due
+        assert released.duedate == due and copied.duedate is None  # late is not a penalty
         assert copy.students == [] and copied.submissions == []
         assert [nb.name for nb in copied.notebooks] == [NB]
         nb_source, nb_copy = released.notebooks[0], copied.notebooks[0]
@@ -111,3 +111,25 @@ def test_the_template_is_the_released_assignment_and_nothing_else(urls, tmp_path
     record = gradebook.read_submission(f"sqlite:///{template}", A, "bo")
     gradebook.write_submission(main, A, "bo", record)
     assert gradebook.scores(main, A, "bo")[0] == 1.0
+
+
+def test_the_merge_reuses_one_engine_per_gradebook_and_gives_the_same_grades(
+        urls, tmp_path, monkeypatch):
+    main, worker = urls
+    set_grade(worker, "ada", "test_a", auto_score=2.0)
+    record = gradebook.read_submission(worker, A, "ada")
+    other = make_gradebook(tmp_path / "other.db")  # the same grades, merged without sharing
+    gradebook.write_submission(other, A, "ada", record)
+    made = []
+    real = nbgrader_api.create_engine
+    monkeypatch.setattr(nbgrader_api, "create_engine",
+                        lambda *args, **kwargs: made.append(args[0]) or real(*args, **kwargs))
+    with gradebook.shared_engines():
+        for _ in range(3):  # merging twice more changes nothing, as without sharing
+            gradebook.write_submission(main, A, "ada", record)
+            marks = gradebook.marks(main, A, "ada")
+        gradebook.record_zero(main, A, "bo")
+    assert made == [main]
+    assert marks == gradebook.marks(other, A, "ada")
+    assert gradebook.scores(main, A, "bo")[0] == 0
+    assert len(made) == 3  # outside the block, each open makes its own engine again

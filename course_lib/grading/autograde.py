@@ -272,6 +272,7 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
     status = StatusFile(course, assignment)
     results, checks, jobs = {}, {}, {}
     with ExitStack() as stack:
+        stack.enter_context(gradebook.shared_engines())
         bundle, run_digest = _bundle(course, assignment, sources, limits, unsafe)
         for s in students:
             checks[s], error = _inspect(course, assignment, s, sources, releases, limits)

@@ -29,7 +29,7 @@ from nbgrader.api import (
 )
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SAWarning
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, scoped_session, sessionmaker
 
 GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
 COMMENT_FIELDS = ("auto_comment", "manual_comment")
@@ -43,6 +43,53 @@ def _quiet_new_submission():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
         yield
+
+
+_SHARED_ENGINES = None  # {db_url: Engine} inside shared_engines(), else None
+
+
+@contextmanager
+def shared_engines():
+    """Within this block the merge (:func:`write_submission`, :func:`record_zero`,
+    :func:`marks`) opens each gradebook on one engine kept until the block ends.
+
+    nbgrader's ``Gradebook`` makes a new SQLAlchemy engine each time it is opened, so every
+    query was compiled again, and on a database server every open connected again: for
+    the coordinator, which opens the course gradebook three times a student, that was
+    half the cost of merging one.
+    """
+    global _SHARED_ENGINES
+    _SHARED_ENGINES = {}
+    try:
+        yield
+    finally:
+        engines, _SHARED_ENGINES = _SHARED_ENGINES, None
+        for engine in engines.values():
+            engine.dispose()
+
+
+class _SharedEngineGradebook(Gradebook):
+    """nbgrader's ``Gradebook`` on the engine :func:`shared_engines` keeps for ``db_url``."""
+
+    def __init__(self, db_url, course_id="default_course"):
+        engine = _SHARED_ENGINES.get(db_url)
+        if engine is None:  # the first open: nbgrader's own (it creates a missing schema)
+            super().__init__(db_url, course_id)
+            _SHARED_ENGINES[db_url] = self.engine
+            return
+        self.engine = engine
+        self.db = scoped_session(sessionmaker(autoflush=True, bind=engine, future=True))
+        self.check_course(course_id=course_id)
+        self.course_id = course_id
+        self.authenticator = None
+
+    def close(self):
+        self.db.remove()  # the engine and its pooled connections stay for the next open
+
+
+def _open(db_url):
+    """The gradebook at ``db_url``: on a shared engine inside :func:`shared_engines`."""
+    return Gradebook(db_url) if _SHARED_ENGINES is None else _SharedEngineGradebook(db_url)
 
 
 def assignment_exists(db_url, assignment):
@@ -87,7 +134,7 @@ def write_submission(main_url, assignment, student, record):
     not one query per cell: on a database server that is what bounds the merge rate.
     """
     timestamp = record["timestamp"] and datetime.fromisoformat(record["timestamp"])
-    with Gradebook(main_url) as dst, _quiet_new_submission():
+    with _open(main_url) as dst, _quiet_new_submission():
         dst.update_or_create_student(student)
         sub = dst.update_or_create_submission(assignment, student, timestamp=timestamp)
         notebooks = {nb.name: nb for nb in sub.notebooks}
@@ -117,17 +164,16 @@ def make_template(main_url, assignment, destination):
     """A SQLite gradebook at ``destination`` that knows ``assignment`` and nothing else.
 
     Each student is graded against a copy of it. It is copied from the course gradebook
-    (read only): the assignment with its due date, its notebooks and their grade,
-    solution, task and source cells, row for row through nbgrader's own models, so that
-    a worker grades exactly the cells and points the merge writes back to, and a due
-    date set at release counts as nbgrader's late-submission settings say.
+    (read only): the assignment, its notebooks and their grade, solution, task and source
+    cells, row for row through nbgrader's own models, so that a worker grades exactly the
+    cells and points the merge writes back to. Not the due date: lateness is recorded by
+    ``course collect`` and shown by ``course grades``, never taken off the score.
     """
     with Gradebook(main_url) as src:
         released = src.find_assignment(assignment)
         _empty_gradebook(destination, src.db.execute(SCHEMA_VERSION).scalar_one())
         with Gradebook(f"sqlite:///{destination}", course_id=released.course_id) as dst:
-            copy = Assignment(name=released.name, duedate=released.duedate,
-                              course_id=released.course_id)
+            copy = Assignment(name=released.name, course_id=released.course_id)
             for nb in released.notebooks:
                 notebook = Notebook(name=nb.name, kernelspec=nb.kernelspec, assignment=copy)
                 for c in nb.grade_cells:
@@ -174,7 +220,7 @@ def _update_keeping_manual(row, values):
 
 def record_zero(main_url, assignment, student):
     """Give ``student`` a submission with every grade at zero (nothing could be graded)."""
-    with Gradebook(main_url) as gb, _quiet_new_submission():
+    with _open(main_url) as gb, _quiet_new_submission():
         gb.update_or_create_student(student)
         sub = gb.update_or_create_submission(assignment, student)
         for nb in sub.notebooks:
@@ -210,7 +256,7 @@ def marks(db_url, assignment, student):
     A grade neither the autograder nor a person has given (a written answer before hand
     grading) is pending: its ``score`` is None, never zero.
     """
-    with Gradebook(db_url) as gb:
+    with _open(db_url) as gb:
         try:
             sub = gb.find_submission(assignment, student)
         except MissingEntry:

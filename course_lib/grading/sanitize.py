@@ -41,13 +41,7 @@ from nbconvert.filters.markdown_mistune import (
     IPythonRenderer,
     MarkdownWithMath,
 )
-from nbformat.v4 import (
-    new_code_cell,
-    new_markdown_cell,
-    new_notebook,
-    new_output,
-    new_raw_cell,
-)
+from nbformat.v4 import new_notebook
 from nbformat.v4.nbbase import random_cell_id
 from pygments.token import STANDARD_TYPES
 
@@ -261,17 +255,17 @@ def _cell(cell, known):
     if cell.get("cell_type") == "code":
         outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
         outputs = [o for o in map(_output, outputs) if o is not None]
-        return new_code_cell(source=_text(cell.get("source"), None),
-                             metadata=metadata, execution_count=_count(cell),
-                             outputs=outputs)
+        return _node(cell_type="code", source=_text(cell.get("source"), None),
+                     metadata=metadata, execution_count=_count(cell), outputs=outputs)
     if cell.get("cell_type") == "markdown":
         attachments = _attachments(cell.get("attachments"))
         source = markdown_to_html(_text(cell.get("source")), attachments)
-        clean = new_markdown_cell(source=html_block(source), metadata=metadata)
+        clean = _node(cell_type="markdown", source=html_block(source), metadata=metadata)
         if attachments:
             clean["attachments"] = attachments
         return clean
-    return new_raw_cell(source=f"<pre>{html.escape(_text(cell.get('source')))}</pre>")
+    return _node(cell_type="raw", metadata={},
+                 source=f"<pre>{html.escape(_text(cell.get('source')))}</pre>")
 
 
 def _output(output):
@@ -279,13 +273,13 @@ def _output(output):
     kind = output.get("output_type") if isinstance(output, dict) else None
     if kind == "stream":
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
-        return new_output("stream", name=name, text=_text(output.get("text")))
+        return _node(output_type="stream", name=name, text=_text(output.get("text")))
     if kind == "error":
         traceback = output.get("traceback")
         lines = traceback[:MAX_TRACEBACK] if isinstance(traceback, list) else []
-        return new_output("error", ename=_text(output.get("ename"), 1000),
-                          evalue=_text(output.get("evalue")),
-                          traceback=[_text(line) for line in lines])
+        return _node(output_type="error", ename=_text(output.get("ename"), 1000),
+                     evalue=_text(output.get("evalue")),
+                     traceback=[_text(line) for line in lines])
     if kind not in ("display_data", "execute_result"):
         return None
     data = output.get("data") if isinstance(output.get("data"), dict) else {}
@@ -311,9 +305,16 @@ def _output(output):
              for mime in OUTPUT_IMAGES if mime in clean and isinstance(metadata.get(mime), dict)}
     sizes = {mime: size for mime, size in sizes.items() if size}
     if kind == "display_data":
-        return new_output("display_data", data=clean, metadata=sizes)
-    return new_output("execute_result", data=clean, metadata=sizes,
-                      execution_count=_count(output))
+        return _node(output_type="display_data", data=clean, metadata=sizes)
+    return _node(output_type="execute_result", data=clean, metadata=sizes,
+                 execution_count=_count(output))
+
+
+def _node(**fields):
+    """A cell or output of exactly ``fields``: nbformat's ``new_*`` constructors would
+    validate each one against the schema, where the notebook is validated once, whole,
+    by :func:`sanitize_notebook` (``new_notebook``)."""
+    return nbformat.from_dict(fields)
 
 
 def _count(node):
