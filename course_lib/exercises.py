@@ -146,6 +146,49 @@ def _majority(answer):
     return "majority is separable (x1 + x2 + x3 > 1.5), so Novikoff's bound applies"
 
 
+BOOLEAN_FUNCTIONS = {
+    "AND": lambda x: x[:, 0] * x[:, 1],
+    "NAND": lambda x: 1 - x[:, 0] * x[:, 1],
+    "XNOR": lambda x: 1 - (x[:, 0] + x[:, 1]) % 2,
+    "x1 AND NOT x2": lambda x: x[:, 0] * (1 - x[:, 1]),
+    "majority of 3": lambda x: (x.sum(axis=1) >= 2).astype(np.float64),
+    "parity of 3": lambda x: x.sum(axis=1) % 2,
+}
+"""Name -> the function on a ``(2**n, n)`` array of 0/1 corners (n = 2 or 3), as 0/1."""
+
+
+def _separable(function, n):
+    """Whether one threshold unit on ``n`` raw bits computes ``function``: True if some
+    integer weights ``w`` in [-3, 3]^n put every 1-corner above every 0-corner (then a
+    bias fits between). Exhaustive for n <= 3: every threshold function of up to 4
+    variables has integer weights of magnitude 3 or less (Muroga, *Threshold Logic*, 1971).
+    """
+    corners = np.array(list(itertools.product([0, 1], repeat=n)), dtype=np.float64)
+    ones = function(corners) == 1
+    weights = np.array(list(itertools.product(range(-3, 4), repeat=n)), dtype=np.float64)
+    scores = corners @ weights.T                                   # (2**n, 7**n)
+    return bool(np.any(scores[ones].min(axis=0) > scores[~ones].max(axis=0)))
+
+
+@exercise("01.separable",
+          "a dict {name: True or False}: can one perceptron on the raw bits compute it?")
+def _separable_functions(answer):
+    if not isinstance(answer, dict) or set(answer) != set(BOOLEAN_FUNCTIONS):
+        raise Wrong(f"answer with a dict whose keys are exactly {list(BOOLEAN_FUNCTIONS)}")
+    if not all(isinstance(v, (bool, np.bool_)) for v in answer.values()):
+        raise Wrong("each value should be True or False")
+    truth = {name: _separable(f, 3 if name.endswith("of 3") else 2)
+             for name, f in BOOLEAN_FUNCTIONS.items()}
+    too_hopeful = sum(answer[n] and not truth[n] for n in truth)
+    missed = sum(truth[n] and not answer[n] for n in truth)
+    wrong = [f"{too_hopeful} you marked True cannot be computed by one perceptron"] * bool(
+        too_hopeful) + [f"{missed} you marked False can be"] * bool(missed)
+    if wrong:
+        raise Wrong("; ".join(wrong) + " (try train_perceptron on their truth tables)")
+    return ("a single unit draws one line (or plane): AND, NAND, majority and x1 AND NOT x2 "
+            "fit, XNOR and parity never do")
+
+
 @exercise("01.top5_chance",
           "top-5 error of five uniform random guesses: (on 10 digit classes, on 1,000 classes)")
 def _top5(answer):
@@ -523,3 +566,29 @@ def _softmax_pair(answer):
         raise Wrong("the larger score gets the larger probability, in the ratio e^(s2 - s1)"
                     if p[0] >= p[1] else "not quite: look at the ratio p2 / p1")
     return "p2 / p1 = e^(ln 3) = 3"
+
+
+@exercise("06.linear_backward",
+          "linear_backward(X, W, G) -> (dX, dW, db) for Y = X W + b and G = dL/dY, "
+          "as matrix products")
+def _linear_backward(answer):
+    rng = np.random.default_rng(6)
+    X, W, b = rng.normal(size=(5, 3)), rng.normal(size=(3, 2)), rng.normal(size=2)
+    G = rng.normal(size=(5, 2))                      # L = sum(G * Y) has dL/dY = G
+    returned = answer(X.copy(), W.copy(), G.copy())
+    if not isinstance(returned, (tuple, list)) or len(returned) != 3:
+        raise Wrong("return three arrays, in the order (dX, dW, db)")
+    truths = {
+        "dX": numerical_gradient(lambda v: np.sum(G * (v @ W + b)), X.copy()),
+        "dW": numerical_gradient(lambda v: np.sum(G * (X @ v + b)), W.copy()),
+        "db": numerical_gradient(lambda v: np.sum(G * (X @ W + v)), b.copy()),
+    }
+    for (name, truth), value in zip(truths.items(), returned, strict=True):
+        got = _array(value, truth.shape, name)
+        if np.allclose(got, -truth, atol=1e-6):
+            raise Wrong(f"{name} has the wrong sign")
+        if not np.allclose(got, truth, atol=1e-6):
+            worst = np.unravel_index(np.argmax(np.abs(got - truth)), truth.shape)
+            raise Wrong(f"{name} differs from the numerical gradient, most at entry "
+                        f"{tuple(int(k) for k in worst)}")
+    return "dX = G W^T, dW = X^T G, db = the rows of G summed: one sum over paths each"
