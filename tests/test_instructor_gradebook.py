@@ -133,3 +133,35 @@ def test_the_merge_reuses_one_engine_per_gradebook_and_gives_the_same_grades(
     assert marks == gradebook.marks(other, A, "ada")
     assert gradebook.scores(main, A, "bo")[0] == 0
     assert len(made) == 3  # outside the block, each open makes its own engine again
+
+
+def test_a_connection_the_database_server_closed_costs_no_student_their_grades(urls):
+    """On PostgreSQL the shared engine's pooled connection can be closed by the server
+    (an idle timeout, a restart): the next merge reconnects instead of failing."""
+    import cluster_fixtures
+    from sqlalchemy import create_engine, text
+
+    _, worker = urls
+    set_grade(worker, "ada", "test_a", auto_score=2.0)
+    record = gradebook.read_submission(worker, A, "ada")
+    with cluster_fixtures.postgres() as server_url:
+        with Gradebook(server_url) as gb:
+            gb.add_assignment(A)
+            gb.add_notebook(NB, A)
+            gb.add_grade_cell("test_a", NB, A, max_score=2, cell_type="code")
+            gb.add_grade_cell("answer", NB, A, max_score=3, cell_type="markdown")
+            gb.add_solution_cell("answer", NB, A)
+        admin = create_engine(server_url)
+        try:
+            with gradebook.shared_engines():
+                for student in ("s1", "s2"):
+                    gradebook.write_submission(server_url, A, student, record)
+                    assert gradebook.marks(server_url, A, student).score == 2.0
+                    with admin.begin() as connection:  # what an idle timeout does
+                        closed = connection.execute(text(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid()")).scalar()
+                    assert closed >= 1
+        finally:
+            admin.dispose()

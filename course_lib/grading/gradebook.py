@@ -55,8 +55,9 @@ def shared_engines():
 
     nbgrader's ``Gradebook`` makes a new SQLAlchemy engine each time it is opened, so every
     query was compiled again, and on a database server every open connected again: for
-    the coordinator, which opens the course gradebook three times a student, that was
-    half the cost of merging one.
+    the coordinator, which opens the course gradebook twice a student, that was half the
+    cost of merging one. A pooled connection the server has closed meanwhile (an idle
+    timeout, a restart) is tested before use and replaced (``pool_pre_ping``).
     """
     global _SHARED_ENGINES
     _SHARED_ENGINES = {}
@@ -73,10 +74,10 @@ class _SharedEngineGradebook(Gradebook):
 
     def __init__(self, db_url, course_id="default_course"):
         engine = _SHARED_ENGINES.get(db_url)
-        if engine is None:  # the first open: nbgrader's own (it creates a missing schema)
-            super().__init__(db_url, course_id)
-            _SHARED_ENGINES[db_url] = self.engine
-            return
+        if engine is None:
+            Gradebook(db_url, course_id).close()  # nbgrader's own open: a missing schema
+            engine = create_engine(db_url, future=True, pool_pre_ping=True)
+            _SHARED_ENGINES[db_url] = engine
         self.engine = engine
         self.db = scoped_session(sessionmaker(autoflush=True, bind=engine, future=True))
         self.check_course(course_id=course_id)
@@ -163,8 +164,8 @@ def _by_cell_name(gb, kind, notebook):
 def make_template(main_url, assignment, destination):
     """A SQLite gradebook at ``destination`` that knows ``assignment`` and nothing else.
 
-    Each student is graded against a copy of it. It is copied from the course gradebook
-    (read only): the assignment, its notebooks and their grade, solution, task and source
+    Each student is graded against a copy of it, copied from the course gradebook: the
+    assignment, its notebooks and their grade, solution, task and source
     cells, row for row through nbgrader's own models, so that a worker grades exactly the
     cells and points the merge writes back to. Not the due date: lateness is recorded by
     ``course collect`` and shown by ``course grades``, never taken off the score.
