@@ -165,10 +165,10 @@ def make_template(main_url, assignment, destination):
     """A SQLite gradebook at ``destination`` that knows ``assignment`` and nothing else.
 
     Each student is graded against a copy of it, copied from the course gradebook: the
-    assignment, its notebooks and their grade, solution, task and source
-    cells, row for row through nbgrader's own models, so that a worker grades exactly the
-    cells and points the merge writes back to. Not the due date: lateness is recorded by
-    ``course collect`` and shown by ``course grades``, never taken off the score.
+    assignment, its notebooks and their grade, solution, task and source cells, row for
+    row through nbgrader's own models, so that a worker grades exactly the cells and
+    points the merge writes back to. Not the due date: lateness is recorded by ``course
+    collect`` and shown by ``course grades``, never taken off the score.
     """
     with Gradebook(main_url) as src:
         released = src.find_assignment(assignment)
