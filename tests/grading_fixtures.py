@@ -539,7 +539,8 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     extra_notebook, missing_notebook, huge_output, huge_file, patched_numpy,
     patched_builtins, blanked_cells, hidden_traceback, cached_answers, trace_hook, code_swap,
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
-    builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module, agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_across_tests, leak_via_class_name,
+    builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module,
+    agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_across_tests, leak_via_class_name,
     empty_answers)}
 
 

@@ -23,7 +23,8 @@ TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares
 # reference scores come from honest notebooks graded without it
 SANDBOX = [] if worker.sandbox_status()[0] or os.environ.get("CI") else ["--unsafe"]
 CLASS = [n for n in fx.SUBMISSIONS if n not in ("good", "wrong")] + ["good", "wrong"]
-BY_HAND = ("missing-notebook", "huge-file", "own-module", "shadowed-startup")  # their non-notebook files are not collected
+# collect takes notebooks only: these carry other files, so they are put in place by hand
+BY_HAND = ("missing-notebook", "huge-file", "own-module", "shadowed-startup")
 
 
 def run(root, *args):
@@ -154,10 +155,9 @@ STATUS = {
     "cached-answers": "ok", "trace-hook": "flagged", "code-swap": "flagged",
     "forged-replies": "ok", "lying-object": "ok", "hunts-hidden-tests": "ok",
     "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok", "builtin-hijack": "ok",
-    "giant-answer": "ok", "socket-flood": "ok", "socket-stall": "test failed to run", "shadowed-startup": "ok",
-    "own-module": "ok",
-    "agent-hijack": "ok", "runtime-dir-write": "ok", "leak-hidden-inputs": "ok",
-    "leak-across-tests": "ok",
+    "giant-answer": "ok", "socket-flood": "ok", "socket-stall": "test failed to run",
+    "shadowed-startup": "ok", "own-module": "ok", "agent-hijack": "ok",
+    "runtime-dir-write": "ok", "leak-hidden-inputs": "ok", "leak-across-tests": "ok",
     "leak-via-class-name": "ok", "empty-answers": "ok",
 }
 PROBLEM = {

@@ -15,9 +15,9 @@ from course_lib.grading import gradebook
 A, NB = "tiny", "tiny"
 
 
-def make_gradebook(path):
-    """A gradebook knowing assignment ``tiny``: a 2-point test and a 3-point written answer."""
-    url = f"sqlite:///{path}"
+def add_tiny(url):
+    """Add assignment ``tiny`` to the gradebook at ``url``: a 2-point test and a 3-point
+    written answer; return ``url``."""
     with Gradebook(url) as gb:
         gb.add_assignment(A)
         gb.add_notebook(NB, A)
@@ -25,6 +25,11 @@ def make_gradebook(path):
         gb.add_grade_cell("answer", NB, A, max_score=3, cell_type="markdown")
         gb.add_solution_cell("answer", NB, A)
     return url
+
+
+def make_gradebook(path):
+    """A SQLite gradebook at ``path`` knowing assignment ``tiny`` (:func:`add_tiny`)."""
+    return add_tiny(f"sqlite:///{path}")
 
 
 @pytest.fixture
@@ -145,12 +150,7 @@ def test_a_connection_the_database_server_closed_costs_no_student_their_grades(u
     set_grade(worker, "ada", "test_a", auto_score=2.0)
     record = gradebook.read_submission(worker, A, "ada")
     with cluster_fixtures.postgres() as server_url:
-        with Gradebook(server_url) as gb:
-            gb.add_assignment(A)
-            gb.add_notebook(NB, A)
-            gb.add_grade_cell("test_a", NB, A, max_score=2, cell_type="code")
-            gb.add_grade_cell("answer", NB, A, max_score=3, cell_type="markdown")
-            gb.add_solution_cell("answer", NB, A)
+        add_tiny(server_url)
         admin = create_engine(server_url)
         try:
             with gradebook.shared_engines():

@@ -211,8 +211,8 @@ def _collect_folders(course, assignment, found, source, result):
         with tempfile.TemporaryDirectory(prefix=".collect-", dir=course.root) as tmp:
             for nb in notebooks:
                 shutil.copyfile(nb, Path(tmp) / nb.name)
-            result.students[student] = install_submission(course, assignment, student, tmp, source,
-                                                late=False)
+            result.students[student] = install_submission(course, assignment, student, tmp,
+                                                          source, late=False)
     return result
 
 
@@ -296,8 +296,8 @@ def _collect_lms(course, assignment, students, write_archive, source, result):
                               f"{', '.join(map(_shown, missing)) or 'anyone'}: are its "
                               f"notebooks named {LMS_PATTERN}?")
         for student, late in students.items():
-            result.students[student] = install_submission(course, assignment, student,
-                                                staged / student / assignment, source, late)
+            result.students[student] = install_submission(
+                course, assignment, student, staged / student / assignment, source, late)
     return result
 
 

@@ -302,8 +302,8 @@ def collect(course, assignment):
                                           "could be collected")
                     continue
                 late = bool(due and sub.time > due)
-                result.students[student] = install_submission(course, assignment, student, tmp,
-                                                    f"exchange {where.inbound}", late)
+                result.students[student] = install_submission(
+                    course, assignment, student, tmp, f"exchange {where.inbound}", late)
                 break
     return result
 
