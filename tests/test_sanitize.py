@@ -10,6 +10,7 @@ notebook *unsanitised* must list the payloads by name: that shows the check can 
 
 import base64
 import copy
+import random
 import re
 import time
 from collections import Counter
@@ -294,6 +295,29 @@ def test_deep_nesting_is_fast(release):
     clean = sanitize_notebook(nb, release)
     assert time.monotonic() - start < 10
     assert not new_findings(clean, release, "formgrade")
+
+
+def test_many_blank_lines_are_fast(release):
+    """A markdown cell of a hundred thousand newlines (the per-cell text cap) took 18 s a
+    cell to sanitise, one student after another in the coordinator: six such cells held
+    up the whole class for 100 s."""
+    nb = nbformat.from_dict(copy.deepcopy(release))
+    nb.cells += [new_markdown_cell("```\n" + "\n" * 100_000 + "```") for _ in range(3)]
+    start = time.monotonic()
+    clean = sanitize_notebook(nb, release)
+    assert time.monotonic() - start < 10
+    assert not new_findings(clean, release, "formgrade")
+
+
+def test_html_block_protects_exactly_the_newlines_that_begin_a_blank_line():
+    """Against the original rule, ``\\n(?=\\s*$)``, on random texts of newlines, blanks and
+    letters (the original is quadratic, so the texts are short)."""
+    rng = random.Random(0)
+    for _ in range(2000):
+        text = "".join(rng.choice("\n\n \t\r\x0bab") for _ in range(rng.randrange(1, 40)))
+        body = re.sub(r"\n(?=\s*$)", "&#10;", text.strip(), flags=re.MULTILINE)
+        expected = f"<div>\n{body}\n</div>" if body else "<div></div>"
+        assert sanitize.html_block(text) == expected, repr(text)
 
 
 def test_markdown_edge_cases(release):

@@ -150,7 +150,9 @@ def html_block(fragment):
     line, so every newline that would begin a blank line becomes ``&#10;`` (the same
     character to an HTML parser, also inside ``<pre>``).
     """
-    body = re.sub(r"\n(?=\s*$)", "&#10;", fragment.strip(), flags=re.MULTILINE)
+    # a newline followed by blanks to the end of its line; the lookahead stops at that
+    # line's end (``\s*`` across lines made this quadratic in the number of newlines)
+    body = re.sub(r"\n(?=[^\S\n]*$)", "&#10;", fragment.strip(), flags=re.MULTILINE)
     return f"<div>\n{body}\n</div>" if body else "<div></div>"
 
 
