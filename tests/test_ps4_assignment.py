@@ -477,3 +477,36 @@ def test_nbgrader_config_maps_the_repo_and_sets_the_cell_timeout():
     assert config.CourseDirectory.source_directory == "solutions"
     assert config.CourseDirectory.release_directory == "assignments"
     assert isinstance(config.Execute.timeout, int) and config.Execute.timeout > 0
+
+
+def forged_report(*names):
+    """A GradcheckReport written by hand: every array 'passes', nothing was checked."""
+    from course_lib.gradcheck import GradcheckReport, ParamCheck
+
+    return GradcheckReport(checks=tuple(ParamCheck(n, (1,), 0.0, (0,), 0.0, 0.0, True)
+                                        for n in names), method="full", tol=1e-6)
+
+
+@pytest.mark.parametrize("broken", ["relu_backward", "leaky_relu_backward",
+                                    "softmax_cross_entropy"])
+def test_hand_written_gradient_reports_do_not_cover_a_wrong_backward(source_nb, broken):
+    """The reports cell's test (hidden part included) checks the functions themselves: a
+    forged passing report earns nothing when one of them is wrong."""
+    [cell] = [c for c in source_nb.cells
+              if c.metadata.get("nbgrader", {}).get("grade_id") == "test_own_gradient_checks_pass"]
+    forged = {name: forged_report(*expected)
+              for name, expected in checks.GRADIENT_REPORTS.items()}
+    honest = {
+        "linear_forward": linear_forward, "linear_backward": linear_backward,
+        "sigmoid_forward": sigmoid, "relu_forward": relu_forward,
+        "sigmoid_backward": lambda dout, x: dout * sigmoid(x) * (1 - sigmoid(x)),
+        "relu_backward": relu_backward, "leaky_relu_forward": leaky_forward,
+        "leaky_relu_backward": leaky_backward, "softmax_cross_entropy": softmax_ce,
+    }
+    exec(cell.source, {**honest, "gradient_reports": forged})  # right functions: passes
+    wrong = {"relu_backward": lambda dout, x: dout,
+             "leaky_relu_backward": lambda dout, x, a=0.01: dout,
+             "softmax_cross_entropy": lambda s, y: (softmax_ce(s, y)[0],
+                                                    -softmax_ce(s, y)[1])}[broken]
+    with pytest.raises(AssertionError):
+        exec(cell.source, {**honest, broken: wrong, "gradient_reports": forged})
