@@ -179,7 +179,7 @@ PROBLEM = {
 @pytest.mark.parametrize("name", CLASS)
 def test_status_says_what_happened(graded_class, name):
     _, status, _, _ = graded_class
-    assert status[name]["status"] == STATUS[name]
+    assert status[name]["status"] == STATUS[name], status[name]["problems"]
     problems = "; ".join(status[name]["problems"])
     assert PROBLEM.get(name, "") in problems
 

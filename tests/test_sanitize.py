@@ -10,6 +10,7 @@ notebook *unsanitised* must list the payloads by name: that shows the check can 
 
 import base64
 import copy
+import json
 import random
 import re
 import time
@@ -284,6 +285,27 @@ def test_notebook_metadata_without_release(release):
 def test_raw_cell_becomes_text():
     cell = sanitize._cell(new_raw_cell("<b>a</b>\n\nb", metadata={"format": "text/html"}), None)
     assert cell.source == "<pre>&lt;b&gt;a&lt;/b&gt;\n\nb</pre>" and cell.metadata == {}
+
+
+def test_graded_folder_is_sanitised_in_place_and_what_cannot_be_is_withheld(release, tmp_path):
+    """What the grading process does to a student's graded notebooks before they leave it."""
+    graded, released = tmp_path / "graded", tmp_path / "release"
+    graded.mkdir(), released.mkdir()
+    nbformat.write(release, released / "ps.ipynb")
+    as_json = json.dumps(hostile(release, invalid=False))  # lone surrogates escaped
+    (graded / "ps.ipynb").write_text(as_json)
+    (graded / "extra.ipynb").write_text(as_json)  # not released
+    (graded / "broken.ipynb").write_text('{"cells": [')  # nbgrader would not write it...
+    nbformat.write(release, released / "broken.ipynb")  # ...but it must not pass as is
+    errors = sanitize.make_safe_to_show(graded, released)
+    assert sorted(p.name for p in graded.iterdir()) == ["ps.ipynb"]
+    assert len(errors) == 2
+    assert "extra.ipynb" in errors[1] and "the release has no extra.ipynb" in errors[1]
+    assert "broken.ipynb" in errors[0] and "could not be made safe to show" in errors[0]
+    shown = nbformat.read(graded / "ps.ipynb", as_version=4)
+    assert new_findings(hostile(release, invalid=False), release, "formgrade")
+    assert not new_findings(shown, release, "formgrade")
+    assert shown.metadata == release.metadata
 
 
 def test_deep_nesting_is_fast(release):

@@ -16,10 +16,13 @@ it.
 * :mod:`.channel`    the plain data that crosses between the two processes;
 * :mod:`.harness`    the trusted test process: runs test cells against the student's names;
 * :mod:`.testproc`   the grader's end of the test process;
-* :mod:`.sanitize`   strips scripts and active content from graded notebooks;
+* :mod:`.sanitize`   strips scripts and active content from graded notebooks (in
+  the grading process, under the student's time limit);
 * :mod:`.worker`     grades one student in a private course copy with its own gradebook;
 * :mod:`.serve`      a long-lived grading process: nbgrader imported once, many students;
 * :mod:`.lean`       skips a slow optional import of jsonschema (imported first);
+* :mod:`.lean_nbgrader` nbgrader without its server extensions, in grading processes;
+* :mod:`.cluster`    one student's grading as a Dask task: bytes in, bytes out;
 * :mod:`.autograde`  grades a class with N workers and merges into ``gradebook.db``;
 * :mod:`.escape`     submission text made safe for the terminal, CSV and HTML;
 * :mod:`.results`    the autograde report joined with the gradebook's marks;

@@ -39,7 +39,6 @@ from tqdm import tqdm
 from course_lib.grading import execute, gradebook, preflight, worker
 from course_lib.grading.course import CourseError
 from course_lib.grading.report import format_table, score_text
-from course_lib.grading.sanitize import sanitize_notebook
 
 # in a grading log: an error line, "[ERROR] ..." from worker or "[Autograde | ERROR] ..."
 # from nbgrader (serve.LOG_FORMAT); the last line of a traceback, "module.NameError: ..."
@@ -92,7 +91,7 @@ def _observed(run):
     return statuses, problems
 
 
-def _finish(course, assignment, student, check, run, releases):
+def _finish(course, assignment, student, check, run):
     """Merge one student's :class:`.cluster.Outcome` (None: nothing ran); their result."""
     result = StudentResult(student, problems=list(check.problems))
     statuses = []
@@ -123,9 +122,8 @@ def _finish(course, assignment, student, check, run, releases):
         statuses += [s for s in seen_statuses if s not in statuses]
         result.problems += seen_problems
         dest.mkdir(parents=True)
-        for name, text in run.graded.items():  # what instructors' views show: no active content
-            notebook = nbformat.reads(text, as_version=4)
-            nbformat.write(sanitize_notebook(notebook, releases[name]), dest / f"{name}.ipynb")
+        for name, text in run.graded.items():  # sanitised by the grading process already
+            (dest / f"{name}.ipynb").write_text(text, encoding="utf-8")
     if not merged:
         gradebook.record_zero(course.db_url, assignment, student)
     if check.suspicious:
@@ -152,10 +150,10 @@ def _failed(course, assignment, student, stage, error):
     return result
 
 
-def _settle(course, assignment, student, check, run, releases):
+def _settle(course, assignment, student, check, run):
     """:func:`_finish`, or :func:`_failed` if merging this student raises."""
     try:
-        return _finish(course, assignment, student, check, run, releases)
+        return _finish(course, assignment, student, check, run)
     except Exception as e:
         return _failed(course, assignment, student, "merging the grades", e)
 
@@ -193,6 +191,9 @@ def _bundle(course, assignment, sources, limits, unsafe):
         if path.is_file():
             files[f"solutions/{assignment}/{path.relative_to(course.source(assignment))}"] = (
                 path.read_bytes())
+    for name in sources:  # what the graded notebooks are sanitised against
+        released = course.release(assignment) / f"{name}.ipynb"
+        files[str(released.relative_to(course.root))] = released.read_bytes()
     run_digest = hashlib.sha256(
         f"{tests}\n{files['nbgrader_config.py'].decode(errors='replace')}\n{limits}".encode())
     return cluster.Bundle(files, assignment, limits, unsafe), run_digest.hexdigest()
@@ -297,17 +298,17 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
         bar.update(len(results))
         for s in students:
             if s not in results and s not in jobs:  # nothing to run: missing or unreadable
-                results[s] = _settle(course, assignment, s, checks[s], None, releases)
+                results[s] = _settle(course, assignment, s, checks[s], None)
                 status.save(results[s])
                 bar.update()
         if jobs:
             _grade_on_dask(stack, course, assignment, bundle, run_digest, jobs, checks,
-                           releases, results, status, bar, workers, scheduler)
+                           results, status, bar, workers, scheduler)
     return [results[s] for s in students]
 
 
-def _grade_on_dask(stack, course, assignment, bundle, run_digest, jobs, checks, releases,
-                   results, status, bar, workers, scheduler):
+def _grade_on_dask(stack, course, assignment, bundle, run_digest, jobs, checks, results,
+                   status, bar, workers, scheduler):
     from distributed import KilledWorker, as_completed
 
     from course_lib.grading import cluster
@@ -331,7 +332,7 @@ def _grade_on_dask(stack, course, assignment, bundle, run_digest, jobs, checks, 
         except Exception as e:  # a bug of ours: this student's problem only
             results[s] = _failed(course, assignment, s, "grading", e)
         else:
-            results[s] = _settle(course, assignment, s, checks[s], outcome, releases)
+            results[s] = _settle(course, assignment, s, checks[s], outcome)
         if "grader error" not in results[s].status:  # else the next run tries again
             results[s].digest = _digest(run_digest, jobs[s])
         status.save(results[s])

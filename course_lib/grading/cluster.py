@@ -7,13 +7,14 @@ processes (nothing to start), or an existing one (``--scheduler tcp://HOST:8786`
 Gateway or dask-kubernetes). Nothing is shared through the file system:
 
 * what every student's grading needs (the course's ``nbgrader_config.py``, the
-  assignment's source notebooks with their hidden tests, a gradebook template and the
-  tests file) is a :class:`Bundle` of bytes, shipped once to each worker by Dask's own
-  plugin mechanism (:class:`GraderPlugin`), which unpacks it into a private folder, sets
-  up the sandbox (refusing to run without bubblewrap, as locally) and starts a warm
-  grading process (:class:`.worker.GraderProcess`);
+  assignment's source notebooks with their hidden tests, its released notebooks, a
+  gradebook template and the tests file) is a :class:`Bundle` of bytes, shipped once to
+  each worker by Dask's own plugin mechanism (:class:`GraderPlugin`), which unpacks it
+  into a private folder, sets up the sandbox (refusing to run without bubblewrap, as
+  locally) and starts a warm grading process (:class:`.worker.GraderProcess`);
 * a :class:`Job` carries one student's staged notebooks and files; the task returns an
-  :class:`Outcome`: the graded notebooks as text and the student's grade records
+  :class:`Outcome`: the graded notebooks as text, already sanitised for instructors'
+  views (:func:`.sanitize.make_safe_to_show`), and the student's grade records
   (:func:`.gradebook.read_submission`, read by the grading process), which the
   coordinator alone merges into the course gradebook, one student at a time.
 
@@ -122,7 +123,8 @@ class GraderPlugin(WorkerPlugin):
             ws = grading.make_workspace(path, self.course.root / TEMPLATE, job)
             grading.write_config(ws, self.course, self.bundle.limits, self.kernel_name,
                                 self.course.root / TESTS, self.box)
-            run = self.grader.grade(ws, self.bundle.limits)
+            run = self.grader.grade(ws, self.bundle.limits,
+                                    self.course.release(self.bundle.assignment))
             graded = {p.stem: p.read_text() for p in sorted(ws.autograded.glob("*.ipynb"))
                       if p.stem in job.notebooks}
             return Outcome(job.student, run.returncode, run.log, run.seconds,

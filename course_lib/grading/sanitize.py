@@ -33,6 +33,7 @@ import copy
 import html
 import math
 import re
+from pathlib import Path
 
 import nbformat
 import nh3
@@ -114,6 +115,29 @@ def sanitize_notebook(nb, release=None):
                     for key in ("kernelspec", "language_info")
                     if isinstance(nb.metadata.get(key), dict)}
     return new_notebook(cells=cells, metadata=nbformat.from_dict(metadata))
+
+
+def make_safe_to_show(graded_dir, release_dir):
+    """Replace each graded notebook in ``graded_dir`` by its sanitised version
+    (:func:`sanitize_notebook` against the release's notebook of the same name).
+
+    A notebook the sanitiser cannot handle, or one the release does not have, is deleted
+    (never shown unsanitised); returns the log lines saying which and why.
+    """
+    errors = []
+    for path in sorted(Path(graded_dir).glob("*.ipynb")):
+        release = Path(release_dir) / path.name
+        try:
+            if not release.is_file():
+                raise FileNotFoundError(f"the release has no {path.name}")
+            safe = sanitize_notebook(nbformat.read(path, as_version=4),
+                                     nbformat.read(release, as_version=4))
+            nbformat.write(safe, path)
+        except Exception as e:  # this student's notebook only: it is withheld, not shown
+            path.unlink()
+            errors.append(f"[ERROR] the graded {path.name} could not be made safe to show: "
+                          f"{type(e).__name__}: {e}"[:500])
+    return errors
 
 
 def clean_html(fragment):

@@ -10,15 +10,22 @@ own :class:`nbgrader.converters.Autograde` configured by the workspace's
 --force`` would load there).
 
 Protocol, one JSON object a line: the process writes ``{"ready": true}`` once imported;
-then for each request ``{"root", "db_url", "assignment", "student", "ipc_dir"}`` on stdin
-it grades and answers ``{"success": bool, "log": str, "record": dict or null,
-"observations": [...], "peak_mb": int}`` on stdout: the student's grades as plain data
+then for each request ``{"root", "db_url", "assignment", "student", "ipc_dir",
+"release_dir"}`` on stdin it grades, makes each graded notebook safe to show
+(:func:`.sanitize.make_safe_to_show`) and answers ``{"success": bool, "log": str,
+"record": dict or null, "observations": [...], "peak_mb": int}`` on stdout: the
+student's grades as plain data
 (:func:`course_lib.grading.gradebook.read_submission`, null when grading failed), what
 the grader observed (:mod:`course_lib.grading.execute`) and the most memory this process
 has held so far (its peak resident set, MB). nbgrader's own log goes to
 ``<root>/autograde.log``. Student code never runs here (it runs in the kernel), and a
 student whose grading crashes this process costs only this process: the main process
 starts a fresh one for the next student.
+
+Sanitising happens here, not in the coordinator, so that it counts against the
+student's time limit like the rest of their grading (a submission built to make the
+sanitiser slow stops only its own grading), and so that the coordinator, which merges
+every student one after another, does no per-notebook work at all.
 """
 
 import json
@@ -29,7 +36,7 @@ import sys
 import traceback
 from pathlib import Path
 
-import course_lib.grading.lean  # noqa: F401 (first: it makes the imports below faster)
+import course_lib.grading.lean_nbgrader  # noqa: F401 (first: lighter nbgrader imports)
 
 # isort: split
 from nbgrader.converters import Autograde
@@ -41,6 +48,7 @@ from course_lib.grading import (
     execute,  # noqa: F401 (imported once, used by the config)
     gradebook,
 )
+from course_lib.grading.sanitize import make_safe_to_show
 
 LOG_FORMAT = "[%(name)s | %(levelname)s] %(message)s"
 
@@ -95,6 +103,9 @@ def main():
             ipc_prefix = os.path.join(request["ipc_dir"], f"p{os.getpid()}-{count}-ipc")
         success, log = grade(request["root"], request["assignment"], request["student"],
                              ipc_prefix)
+        root = Path(request["root"])
+        graded = root / "autograded" / request["student"] / request["assignment"]
+        log += "".join(f"\n{line}" for line in make_safe_to_show(graded, request["release_dir"]))
         record = (gradebook.read_submission(request["db_url"], request["assignment"],
                                             request["student"]) if success else None)
         observed = Path(request["root"]) / "observations.jsonl"

@@ -221,8 +221,12 @@ class GraderProcess:
                 line = self.proc.stdout.readline()  # empty: the process died
                 return (json.loads(line) if line else None), False
 
-    def grade(self, ws, limits):
-        """Grade the staged workspace ``ws``; return a :class:`RunResult`."""
+    def grade(self, ws, limits, release_dir):
+        """Grade the staged workspace ``ws``; return a :class:`RunResult`.
+
+        ``release_dir`` holds the released notebooks, against which the graded ones are
+        sanitised before they come back (:func:`.sanitize.make_safe_to_show`).
+        """
         start = time.monotonic()
         if not self.ready:
             self.ready = self.alive and self._reply(start + self.START_TIMEOUT)[0] is not None
@@ -232,7 +236,8 @@ class GraderProcess:
                                     f"{self._stderr_tail()}", 0.0)
             start = time.monotonic()
         request = {"root": str(ws.path), "db_url": ws.db_url, "assignment": ws.assignment,
-                   "student": ws.student, "ipc_dir": self.ipc_dir}
+                   "student": ws.student, "ipc_dir": self.ipc_dir,
+                   "release_dir": str(release_dir)}
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
