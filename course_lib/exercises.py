@@ -200,6 +200,61 @@ def _top5(answer):
 
 
 
+def _tiny_network_loss(x, y, w1, w2):
+    """L = -[y ln p + (1 - y) ln(1 - p)] with p = sigma(w2 tanh(w1 x)): scalars in, scalar out."""
+    p = _sigmoid(w2 * np.tanh(w1 * x))
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def _tiny_network_gradients(x, y, w1, w2, step=1e-6):
+    """Central differences of :func:`_tiny_network_loss` in ``w1`` and in ``w2``."""
+    return ((_tiny_network_loss(x, y, w1 + step, w2) - _tiny_network_loss(x, y, w1 - step, w2))
+            / (2 * step),
+            (_tiny_network_loss(x, y, w1, w2 + step) - _tiny_network_loss(x, y, w1, w2 - step))
+            / (2 * step))
+
+
+@exercise("01.tiny_backprop",
+          "tiny_gradients(x, y, w1, w2) -> (dL/dw1, dL/dw2) for p = sigma(w2 tanh(w1 x)) "
+          "and the binary cross-entropy L")
+def _tiny_backprop(answer):
+    rng = np.random.default_rng(1986)
+    for x, w1, w2 in rng.normal(0, 1.5, size=(6, 3)):
+        for y in (0.0, 1.0):
+            returned = answer(float(x), y, float(w1), float(w2))
+            if not isinstance(returned, (tuple, list)) or len(returned) != 2:
+                raise Wrong("return two numbers, in the order (dL/dw1, dL/dw2)")
+            truths = _tiny_network_gradients(x, y, w1, w2)
+            for k, (name, truth) in enumerate(zip(("dL/dw1", "dL/dw2"), truths, strict=True)):
+                got = _number(returned[k], name)
+                if abs(truth) > 1e-6 and np.isclose(got, -truth, rtol=1e-4):
+                    raise Wrong(f"{name} has the wrong sign (at x={x:.2f}, y={y:.0f})")
+                if not np.isclose(got, truth, rtol=1e-4, atol=1e-7):
+                    raise Wrong(f"{name} is too {'large' if got > truth else 'small'} at "
+                                f"x={x:.2f}, y={y:.0f}, w1={w1:.2f}, w2={w2:.2f}: follow the "
+                                f"chain from {name[4:]} to L, one derivative per link of "
+                                "z1 = w1 x, h = tanh(z1), z2 = w2 h, p = sigma(z2), L")
+    return ("both gradients start from dL/dz2 = p - y: backpropagation computes such shared "
+            "factors once, from the loss back towards the input")
+
+
+@exercise("01.kernel_memory",
+          "gigabytes (10^9 bytes) that the kernel matrix K of 60,000 training examples "
+          "takes in float64")
+def _kernel_memory(answer):
+    value = _number(answer, "the size in gigabytes")
+    truth = 60_000**2 * 8 / 1e9
+    for wrong, why in ((truth / 8, "each float64 value takes 8 bytes"),
+                       (60_000 * 8 / 1e9, "K has one value for every pair of examples"),
+                       (truth * 1e9, "give gigabytes, not bytes (1 GB = 10^9 bytes)"),
+                       (truth * 1e3, "give gigabytes, not megabytes")):
+        if np.isclose(value, wrong, rtol=1e-2):
+            raise Wrong(why)
+    _compare(value, truth, "the size in gigabytes", rtol=1e-2)
+    return ("28.8 GB for the matrix alone, and the solve costs about n^3 / 3 multiply-adds: a "
+            "network's parameters do not grow with n")
+
+
 @exercise("01.lenet_unshared",
           "trainable parameters of LeNet-5's C1 (6 maps of 28x28 units, 5x5 inputs each, from "
           "one 32x32 image) if no weights were shared: every unit its own 5x5 weights and bias")
