@@ -21,7 +21,6 @@ it.
 * :mod:`.worker`     grades one student in a private course copy with its own gradebook;
 * :mod:`.serve`      a long-lived grading process: nbgrader imported once, many students;
 * :mod:`.lean`       skips a slow optional import of jsonschema (imported first);
-* :mod:`.lean_nbgrader` nbgrader without its server extensions, in grading processes;
 * :mod:`.cluster`    one student's grading as a Dask task: bytes in, bytes out;
 * :mod:`.autograde`  grades a class with N workers and merges into ``gradebook.db``;
 * :mod:`.escape`     submission text made safe for the terminal, CSV and HTML;

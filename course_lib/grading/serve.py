@@ -36,7 +36,7 @@ import sys
 import traceback
 from pathlib import Path
 
-import course_lib.grading.lean_nbgrader  # noqa: F401 (first: lighter nbgrader imports)
+import course_lib.grading.lean  # noqa: F401 (first: it makes the imports below faster)
 
 # isort: split
 from nbgrader.converters import Autograde
