@@ -146,6 +146,45 @@ def _majority(answer):
     return "majority is separable (x1 + x2 + x3 > 1.5), so Novikoff's bound applies"
 
 
+def _mark_one_converges(units):
+    """Whether 01's Mark I, with ``units`` association units wired as there (plugboard
+    seed 0), learns 3 vs 8 with the perceptron rule within 50 epochs."""
+    from course_lib import datasets
+
+    X, y = datasets.digits()
+    three_or_eight = (y == 3) | (y == 8)
+    images = X[three_or_eight].reshape(-1, 8, 8)
+    retina = np.pad(np.kron(images, np.ones((1, 2, 2))), ((0, 0), (2, 2), (2, 2)))
+    R_train, _, t_train, _ = datasets.train_test_split(
+        retina.reshape(-1, 400), (y[three_or_eight] == 8).astype(np.int64), rng=0)
+    rng = np.random.default_rng(0)
+    plugboard = np.zeros((400, units))
+    for unit in range(units):
+        cells = rng.choice(400, size=10, replace=False)
+        plugboard[cells, unit] = rng.choice([-1.0, 1.0], size=10)
+    features = (R_train @ plugboard > 0.5).astype(np.float64)
+    return train_perceptron(features, t_train, max_epochs=50, rng=0).converged
+
+
+MARK_ONE_UNITS = (16, 128, 2048)
+
+
+@exercise("01.mark_one_units",
+          "a dict {16: ..., 128: ..., 2048: ...}: does the Mark I with that many random "
+          "association units learn 3 vs 8 (True or False)?")
+def _mark_one_units(answer):
+    if not isinstance(answer, dict) or set(answer) != set(MARK_ONE_UNITS):
+        raise Wrong(f"answer with a dict whose keys are exactly {list(MARK_ONE_UNITS)}")
+    if not all(isinstance(v, (bool, np.bool_)) for v in answer.values()):
+        raise Wrong("each value should be True or False")
+    wrong = sum(bool(answer[n]) != _mark_one_converges(n) for n in MARK_ONE_UNITS)
+    if wrong:
+        raise Wrong(f"{wrong} of the 3 answers {'is' if wrong == 1 else 'are'} wrong: "
+                    "rebuild the plugboard with that many units and train it")
+    return ("with too few fixed random features the rule finds no separating line in 50 "
+            "epochs: the features, not the learning rule, limited the Mark I")
+
+
 BOOLEAN_FUNCTIONS = {
     "AND": lambda x: x[:, 0] * x[:, 1],
     "NAND": lambda x: 1 - x[:, 0] * x[:, 1],
