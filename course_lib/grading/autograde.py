@@ -109,10 +109,14 @@ def _finish(course, assignment, student, check, run):
         if run.returncode is None:
             statuses.append("timeout")
             result.problems.append(f"grading stopped after {run.seconds:.0f} s")
-        elif run.returncode != 0 or len(run.graded) < len(check.notebooks):
+        elif run.returncode != 0 or len(run.graded) + len(run.withheld) < len(check.notebooks):
             statuses.append("grader error")
             reason = failure_reason(run.log)
             result.problems.append("nbgrader failed" + (f": {reason}" if reason else ""))
+        if run.withheld:  # graded and merged, but not shown: a bug of ours to report
+            if "grader error" not in statuses:
+                statuses.append("grader error")
+            result.problems += [f"{why}; its grades are kept" for why in run.withheld]
         result.grader_peak_mb = run.peak_mb
         for seen in run.observations:
             if seen.get("status") == "stats":

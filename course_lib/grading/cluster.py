@@ -74,8 +74,9 @@ class Outcome:
     seconds: float
     observations: list
     peak_mb: int | None
-    graded: dict  # notebook name -> graded notebook JSON text
+    graded: dict  # notebook name -> graded notebook JSON text, sanitised
     record: dict | None
+    withheld: list = field(default_factory=list)  # why each unsanitisable notebook was deleted
 
 
 class GraderPlugin(WorkerPlugin):
@@ -125,10 +126,11 @@ class GraderPlugin(WorkerPlugin):
                                 self.course.root / TESTS, self.box)
             run = self.grader.grade(ws, self.bundle.limits,
                                     self.course.release(self.bundle.assignment))
+            # a process stopped or dead may have left notebooks not yet sanitised: none go
             graded = {p.stem: p.read_text() for p in sorted(ws.autograded.glob("*.ipynb"))
-                      if p.stem in job.notebooks}
+                      if p.stem in job.notebooks} if run.answered else {}
             return Outcome(job.student, run.returncode, run.log, run.seconds,
-                           run.observations, run.peak_mb, graded, run.record)
+                           run.observations, run.peak_mb, graded, run.record, run.withheld)
         finally:
             shutil.rmtree(path, ignore_errors=True)
 

@@ -122,7 +122,7 @@ def make_safe_to_show(graded_dir, release_dir):
     (:func:`sanitize_notebook` against the release's notebook of the same name).
 
     A notebook the sanitiser cannot handle, or one the release does not have, is deleted
-    (never shown unsanitised); returns the log lines saying which and why.
+    (never shown unsanitised); returns one line for each, saying which and why.
     """
     errors = []
     for path in sorted(Path(graded_dir).glob("*.ipynb")):
@@ -135,8 +135,8 @@ def make_safe_to_show(graded_dir, release_dir):
             nbformat.write(safe, path)
         except Exception as e:  # this student's notebook only: it is withheld, not shown
             path.unlink()
-            errors.append(f"[ERROR] the graded {path.name} could not be made safe to show: "
-                          f"{type(e).__name__}: {e}"[:500])
+            errors.append(f"the graded {path.name} could not be made safe to show, so it is "
+                          f"withheld ({type(e).__name__}: {e})"[:500])
     return errors
 
 

@@ -13,9 +13,10 @@ Protocol, one JSON object a line: the process writes ``{"ready": true}`` once im
 then for each request ``{"root", "db_url", "assignment", "student", "ipc_dir",
 "release_dir"}`` on stdin it grades, makes each graded notebook safe to show
 (:func:`.sanitize.make_safe_to_show`) and answers ``{"success": bool, "log": str,
-"record": dict or null, "observations": [...], "peak_mb": int}`` on stdout: the
-student's grades as plain data
-(:func:`course_lib.grading.gradebook.read_submission`, null when grading failed), what
+"record": dict or null, "withheld": [str], "observations": [...], "peak_mb": int}`` on
+stdout: the student's grades as plain data
+(:func:`course_lib.grading.gradebook.read_submission`, null when grading failed), why
+each graded notebook that could not be sanitised was deleted, what
 the grader observed (:mod:`course_lib.grading.execute`) and the most memory this process
 has held so far (its peak resident set, MB). nbgrader's own log goes to
 ``<root>/autograde.log``. Student code never runs here (it runs in the kernel), and a
@@ -25,7 +26,9 @@ starts a fresh one for the next student.
 Sanitising happens here, not in the coordinator, so that it counts against the
 student's time limit like the rest of their grading (a submission built to make the
 sanitiser slow stops only its own grading), and so that the coordinator, which merges
-every student one after another, does no per-notebook work at all.
+every student one after another, does no per-notebook work at all. Until this process
+has answered, its graded notebooks may not be sanitised yet: a worker whose grading
+process was stopped or died sends none (:class:`.worker.RunResult`).
 """
 
 import json
@@ -105,14 +108,14 @@ def main():
                              ipc_prefix)
         root = Path(request["root"])
         graded = root / "autograded" / request["student"] / request["assignment"]
-        log += "".join(f"\n{line}" for line in make_safe_to_show(graded, request["release_dir"]))
+        withheld = make_safe_to_show(graded, request["release_dir"])
         record = (gradebook.read_submission(request["db_url"], request["assignment"],
                                             request["student"]) if success else None)
         observed = Path(request["root"]) / "observations.jsonl"
         lines = observed.read_text().splitlines() if observed.is_file() else []
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         replies.write(json.dumps({"success": success, "log": log, "record": record,
-                                  "peak_mb": round(peak_mb),
+                                  "withheld": withheld, "peak_mb": round(peak_mb),
                                   "observations": [json.loads(x) for x in lines]}) + "\n")
         replies.flush()
 

@@ -188,6 +188,8 @@ class RunResult:
     observations: list = field(default_factory=list)  # see :mod:`.execute`
     peak_mb: int | None = None  # the grading process's peak memory so far
     record: dict | None = None  # the student's grades (:func:`.gradebook.read_submission`)
+    answered: bool = False  # the process finished, sanitising included: its notebooks may go
+    withheld: list = field(default_factory=list)  # why each unsanitisable notebook was deleted
 
 
 class GraderProcess:
@@ -249,7 +251,7 @@ class GraderProcess:
         if reply is not None:
             return RunResult(0 if reply["success"] else 1, reply["log"], seconds,
                              reply.get("observations", []), reply.get("peak_mb"),
-                             reply.get("record"))
+                             reply.get("record"), True, reply.get("withheld", []))
         self.kill()
         if timed_out:
             return RunResult(None, "", seconds)
