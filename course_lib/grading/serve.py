@@ -111,7 +111,7 @@ def main():
         withheld = make_safe_to_show(graded, request["release_dir"])
         record = (gradebook.read_submission(request["db_url"], request["assignment"],
                                             request["student"]) if success else None)
-        observed = Path(request["root"]) / "observations.jsonl"
+        observed = root / "observations.jsonl"
         lines = observed.read_text().splitlines() if observed.is_file() else []
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         replies.write(json.dumps({"success": success, "log": log, "record": record,
