@@ -32,6 +32,7 @@ import binascii
 import copy
 import html
 import math
+import os
 import re
 from pathlib import Path
 
@@ -122,7 +123,9 @@ def make_safe_to_show(graded_dir, release_dir):
     (:func:`sanitize_notebook` against the release's notebook of the same name).
 
     A notebook the sanitiser cannot handle, or one the release does not have, is deleted
-    (never shown unsanitised); returns one line for each, saying which and why.
+    (never shown unsanitised); returns one line for each, saying which and why. Each is
+    replaced whole (nbgrader leaves its output read-only, which stops no one but root
+    from replacing it), never left half-written.
     """
     errors = []
     for path in sorted(Path(graded_dir).glob("*.ipynb")):
@@ -132,7 +135,9 @@ def make_safe_to_show(graded_dir, release_dir):
                 raise FileNotFoundError(f"the release has no {path.name}")
             safe = sanitize_notebook(nbformat.read(path, as_version=4),
                                      nbformat.read(release, as_version=4))
-            nbformat.write(safe, path)
+            partial = path.with_name(f".{path.name}.partial")
+            nbformat.write(safe, partial)
+            os.replace(partial, path)
         except Exception as e:  # this student's notebook only: it is withheld, not shown
             path.unlink()
             errors.append(f"the graded {path.name} could not be made safe to show, so it is "
