@@ -11,6 +11,7 @@ notebook *unsanitised* must list the payloads by name: that shows the check can 
 import base64
 import copy
 import json
+import os
 import random
 import re
 import time
@@ -293,7 +294,10 @@ def test_graded_folder_is_sanitised_in_place_and_what_cannot_be_is_withheld(rele
     graded.mkdir(), released.mkdir()
     nbformat.write(release, released / "ps.ipynb")
     as_json = json.dumps(hostile(release, invalid=False))  # lone surrogates escaped
-    (graded / "ps.ipynb").write_text(as_json)
+    (tmp_path / "as_nbgrader_wrote.ipynb").write_text(as_json)
+    # a second name for the same file: a notebook replaced whole leaves this one as it was
+    # (writing into nbgrader's read-only output works only as root)
+    os.link(tmp_path / "as_nbgrader_wrote.ipynb", graded / "ps.ipynb")
     (graded / "extra.ipynb").write_text(as_json)  # not released
     (graded / "broken.ipynb").write_text('{"cells": [')  # nbgrader would not write it...
     nbformat.write(release, released / "broken.ipynb")  # ...but it must not pass as is
@@ -306,6 +310,7 @@ def test_graded_folder_is_sanitised_in_place_and_what_cannot_be_is_withheld(rele
     assert new_findings(hostile(release, invalid=False), release, "formgrade")
     assert not new_findings(shown, release, "formgrade")
     assert shown.metadata == release.metadata
+    assert (tmp_path / "as_nbgrader_wrote.ipynb").read_text() == as_json
 
 
 def test_deep_nesting_is_fast(release):
