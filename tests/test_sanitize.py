@@ -288,7 +288,7 @@ def test_raw_cell_becomes_text():
     assert cell.source == "<pre>&lt;b&gt;a&lt;/b&gt;\n\nb</pre>" and cell.metadata == {}
 
 
-def test_graded_folder_is_sanitised_in_place_and_what_cannot_be_is_withheld(release, tmp_path):
+def test_graded_folder_is_sanitised_and_what_cannot_be_is_withheld(release, tmp_path):
     """What the grading process does to a student's graded notebooks before they leave it."""
     graded, released = tmp_path / "graded", tmp_path / "release"
     graded.mkdir(), released.mkdir()
