@@ -107,6 +107,14 @@ def _compare(value, truth, name, rtol=1e-2, atol=1e-9):
         raise Wrong(f"{name} is too {'large' if value > truth else 'small'}")
 
 
+def _true_or_false_for_each(answer, keys):
+    """:class:`Wrong` unless ``answer`` is a dict of exactly ``keys`` to True or False."""
+    if not isinstance(answer, dict) or set(answer) != set(keys):
+        raise Wrong(f"answer with a dict whose keys are exactly {list(keys)}")
+    if not all(isinstance(v, (bool, np.bool_)) for v in answer.values()):
+        raise Wrong("each value should be True or False")
+
+
 def _corners_wrong(outputs, targets, what="the unit"):
     """:class:`Wrong` listing the corners where 0/1 ``outputs`` differ from ``targets``."""
     wrong = [tuple(int(v) for v in corner) for corner, out, t in zip(CORNERS, outputs, targets,
@@ -173,10 +181,7 @@ MARK_ONE_UNITS = (16, 128, 2048)
           "a dict {16: ..., 128: ..., 2048: ...}: does the Mark I with that many random "
           "association units learn 3 vs 8 (True or False)?")
 def _mark_one_units(answer):
-    if not isinstance(answer, dict) or set(answer) != set(MARK_ONE_UNITS):
-        raise Wrong(f"answer with a dict whose keys are exactly {list(MARK_ONE_UNITS)}")
-    if not all(isinstance(v, (bool, np.bool_)) for v in answer.values()):
-        raise Wrong("each value should be True or False")
+    _true_or_false_for_each(answer, MARK_ONE_UNITS)
     wrong = sum(bool(answer[n]) != _mark_one_converges(n) for n in MARK_ONE_UNITS)
     if wrong:
         raise Wrong(f"{wrong} of the 3 answers {'is' if wrong == 1 else 'are'} wrong: "
@@ -212,10 +217,7 @@ def _separable(function, n):
 @exercise("01.separable",
           "a dict {name: True or False}: can one perceptron on the raw bits compute it?")
 def _separable_functions(answer):
-    if not isinstance(answer, dict) or set(answer) != set(BOOLEAN_FUNCTIONS):
-        raise Wrong(f"answer with a dict whose keys are exactly {list(BOOLEAN_FUNCTIONS)}")
-    if not all(isinstance(v, (bool, np.bool_)) for v in answer.values()):
-        raise Wrong("each value should be True or False")
+    _true_or_false_for_each(answer, BOOLEAN_FUNCTIONS)
     truth = {name: _separable(f, 3 if name.endswith("of 3") else 2)
              for name, f in BOOLEAN_FUNCTIONS.items()}
     too_hopeful = sum(answer[n] and not truth[n] for n in truth)
