@@ -10,7 +10,6 @@ doubled. Feedback and grades then work from PostgreSQL unchanged.
 """
 
 import csv
-import json
 import os
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_lib.cli import main
+from course_lib.grading import status_report
 from course_lib.grading.course import Course
 
 pytestmark = pytest.mark.slow
@@ -75,11 +75,8 @@ def autograde_process(root, address):
 
 
 def merged(course):
-    path = course.status_file(fx.ASSIGNMENT)
-    try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except ValueError:
-        return {}
+    """The students the coordinator has recorded so far (its journal included)."""
+    return status_report.load(course, fx.ASSIGNMENT) or {}
 
 
 def test_a_class_on_dask_and_postgresql_survives_a_lost_worker_and_coordinator(
@@ -106,11 +103,14 @@ def test_a_class_on_dask_and_postgresql_survives_a_lost_worker_and_coordinator(
             coordinator.wait()
             first_run = merged(course)
             assert len(first_run) < len(CLASS)
+            journal = status_report.journal_path(course, fx.ASSIGNMENT)
+            assert journal.is_file()  # the killed run's record: what resuming starts from
 
             run(root, "autograde", fx.ASSIGNMENT, "--scheduler", dask_cluster.address,
                 "--timeout", TIMEOUT)
             final = merged(course)
             assert set(final) == set(CLASS)
+            assert not journal.exists()  # folded into the report when the run ended
             graded_before = {s: i for s, i in first_run.items() if i.get("digest")}
             assert len(graded_before) >= 2
             for student, info in graded_before.items():  # graded once, not again

@@ -14,16 +14,15 @@ student's status (``grader error``), never the end of the run. Statuses come fro
 the grader observed (a time limit, a dead kernel), never from the graded notebook, whose
 error names the student controls.
 
-The class report, ``autograded/<assignment>.status.json``, is written after each student,
-with a digest of what was graded (the submission, the tests, the settings): a run that
-was stopped is resumed by running the same command again, which grades only the
-students whose digest is not there yet (``--force`` regrades everyone). Merging a
-student twice changes nothing.
+The class report, ``autograded/<assignment>.status.json`` (:mod:`.status_report`),
+records each student as soon as they are merged, with a digest of what was graded (the
+submission, the tests, the settings): a run that was stopped is resumed by running the
+same command again, which grades only the students whose digest is not there yet
+(``--force`` regrades everyone). Merging a student twice changes nothing.
 """
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from course_lib.grading import execute, gradebook, preflight, worker
+from course_lib.grading import execute, gradebook, preflight, status_report, worker
 from course_lib.grading.course import CourseError
 from course_lib.grading.report import format_table, score_text
 
@@ -213,11 +212,12 @@ def _digest(run_digest, job):
 
 
 class StatusFile:
-    """``autograded/<assignment>.status.json``, rewritten after each student (atomically)."""
+    """The class report (:mod:`.status_report`): each finished student is appended to it."""
 
     def __init__(self, course, assignment):
-        self.path = course.status_file(assignment)
-        self.known = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        self.course, self.assignment = course, assignment
+        status_report.fold(course, assignment)  # what a killed run left: a fresh journal
+        self.known = status_report.load(course, assignment) or {}
 
     def finished(self, student, digest):
         """The stored result of ``student`` if it was graded from exactly ``digest``."""
@@ -230,10 +230,11 @@ class StatusFile:
     def save(self, result):
         result.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.known[result.student] = asdict(result)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        partial.write_text(json.dumps(dict(sorted(self.known.items())), indent=1))
-        os.replace(partial, self.path)
+        status_report.record(self.course, self.assignment, self.known[result.student])
+
+    def close(self):
+        """Fold what this run appended into the report."""
+        status_report.fold(self.course, self.assignment)
 
 
 def _client(stack, workers, scheduler):
@@ -253,8 +254,9 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
 
     ``scheduler``: a Dask scheduler address (default: a local cluster of ``workers``
     processes). Students already graded from the same submission, tests and settings are
-    not graded again unless ``force`` (or named in ``students``). Writes
-    ``autograded/<assignment>.status.json`` after each student.
+    not graded again unless ``force`` (or named in ``students``). Each student is sent to
+    Dask as soon as their submission is read, and recorded in the class report
+    (:mod:`.status_report`) as soon as they are merged.
     """
     limits = limits or worker.Limits()
     if not gradebook.assignment_exists(course.db_url, assignment):
@@ -275,73 +277,111 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
         raise CourseError(f"no submissions in {course.submitted(assignment)}: "
                           f"run `course collect {assignment} ZIP_OR_DIR` first")
     status = StatusFile(course, assignment)
-    results, checks, jobs = {}, {}, {}
+    results, digests = {}, {}
     with ExitStack() as stack:
+        stack.callback(status.close)  # also when the run stops early
         stack.enter_context(gradebook.shared_engines())
         bundle, run_digest = _bundle(course, assignment, sources, limits, unsafe)
-        for s in students:
-            checks[s], error = _inspect(course, assignment, s, sources, releases, limits)
+        bar = stack.enter_context(tqdm(total=len(students), desc=f"autograde {assignment}",
+                                       unit="student", disable=not progress))
+        grading = _DaskGrading(stack, bundle, min(workers, len(students)), scheduler)
+
+        def record(student, result):
+            results[student] = result
+            status.save(result)
+            bar.set_postfix_str(student)
+            bar.update()
+
+        def merge(block):
+            for student, check, future in grading.finished(block):
+                result = _merge_graded(course, assignment, student, check, future)
+                if "grader error" not in result.status:  # else the next run tries again
+                    result.digest = digests[student]
+                record(student, result)
+
+        for s in students:  # each student is sent as soon as read: reading overlaps grading
+            merge(block=False)
+            check, error = _inspect(course, assignment, s, sources, releases, limits)
+            job = None
             try:
-                if error is None and checks[s].notebooks:
-                    jobs[s] = _job(course, assignment, s, checks[s])
+                if error is None and check.notebooks:
+                    job = _job(course, assignment, s, check)
             except Exception as e:
                 error = e
             if error is not None:
-                results[s] = _failed(course, assignment, s, "reading the submission", error)
-                status.save(results[s])
-        for s, job in list(jobs.items()):
-            done = None if force else status.finished(s, _digest(run_digest, job))
-            marks = done and gradebook.marks(course.db_url, assignment, s)
-            if marks:  # graded already; the gradebook may hold hand grades since
-                done.score, done.max_score, done.pending = (marks.score, marks.max_score,
-                                                            marks.pending)
-                results[s] = done
-                del jobs[s]
-        bar = stack.enter_context(tqdm(total=len(students), desc=f"autograde {assignment}",
-                                       unit="student", disable=not progress))
-        bar.update(len(results))
-        for s in students:
-            if s not in results and s not in jobs:  # nothing to run: missing or unreadable
-                results[s] = _settle(course, assignment, s, checks[s], None)
-                status.save(results[s])
-                bar.update()
-        if jobs:
-            _grade_on_dask(stack, course, assignment, bundle, run_digest, jobs, checks,
-                           results, status, bar, workers, scheduler)
+                record(s, _failed(course, assignment, s, "reading the submission", error))
+            elif job is None:  # nothing to run: missing or unreadable
+                record(s, _settle(course, assignment, s, check, None))
+            else:
+                digests[s] = _digest(run_digest, job)
+                done = None if force else status.finished(s, digests[s])
+                marks = done and gradebook.marks(course.db_url, assignment, s)
+                if marks:  # graded already; the gradebook may hold hand grades since
+                    done.score, done.max_score, done.pending = (marks.score, marks.max_score,
+                                                                marks.pending)
+                    results[s] = done
+                    bar.update()
+                else:
+                    grading.submit(s, check, job)
+        merge(block=True)
     return [results[s] for s in students]
 
 
-def _grade_on_dask(stack, course, assignment, bundle, run_digest, jobs, checks, results,
-                   status, bar, workers, scheduler):
-    from distributed import KilledWorker, as_completed
+class _DaskGrading:
+    """Students graded on Dask: the cluster starts with the first, results come as ready."""
 
-    from course_lib.grading import cluster
+    def __init__(self, stack, bundle, workers, scheduler):
+        self.stack, self.bundle, self.workers, self.scheduler = stack, bundle, workers, scheduler
+        self.client = self.completed = None
+        self.students = {}  # future -> (student, check)
+        self.run_id = uuid.uuid4().hex[:8]
 
-    client = _client(stack, min(workers, len(jobs)), scheduler)
-    try:
-        client.register_plugin(cluster.GraderPlugin(bundle), name=cluster.PLUGIN_NAME)
-    except Exception as e:  # a worker without the sandbox, or a broken environment
-        raise CourseError(f"a grading worker could not start: {type(e).__name__}: {e}") from e
-    run_id = uuid.uuid4().hex[:8]
-    futures = {client.submit(cluster.grade_student, job, key=f"grade-{run_id}-{s}",
-                             pure=False): s for s, job in jobs.items()}
-    for future in as_completed(futures):
-        s = futures[future]
+    def _start(self):
+        from distributed import as_completed
+
+        from course_lib.grading import cluster
+
+        self.client = _client(self.stack, self.workers, self.scheduler)
         try:
-            outcome = future.result()
-        except KilledWorker:
-            results[s] = _failed(course, assignment, s, "grading", RuntimeError(
-                "the Dask worker grading this student was lost twice (it died, or its "
-                "machine went away); run the command again to retry"))
-        except Exception as e:  # a bug of ours: this student's problem only
-            results[s] = _failed(course, assignment, s, "grading", e)
-        else:
-            results[s] = _settle(course, assignment, s, checks[s], outcome)
-        if "grader error" not in results[s].status:  # else the next run tries again
-            results[s].digest = _digest(run_digest, jobs[s])
-        status.save(results[s])
-        bar.set_postfix_str(s)
-        bar.update()
+            self.client.register_plugin(cluster.GraderPlugin(self.bundle),
+                                        name=cluster.PLUGIN_NAME)
+        except Exception as e:  # a worker without the sandbox, or a broken environment
+            raise CourseError(f"a grading worker could not start: {type(e).__name__}: "
+                              f"{e}") from e
+        self.completed = as_completed()
+
+    def submit(self, student, check, job):
+        from course_lib.grading import cluster
+
+        if self.client is None:
+            self._start()
+        future = self.client.submit(cluster.grade_student, job, pure=False,
+                                    key=f"grade-{self.run_id}-{student}")
+        self.students[future] = (student, check)
+        self.completed.add(future)
+
+    def finished(self, block):
+        """``(student, check, future)`` of each student done; with ``block``, all of them."""
+        while self.completed is not None and not self.completed.is_empty():
+            if not block and not self.completed.has_ready():
+                return
+            for future in self.completed.next_batch(block=block):
+                yield *self.students.pop(future), future
+
+
+def _merge_graded(course, assignment, student, check, future):
+    """Merge what Dask returned for ``student``; a lost worker or an error is their status."""
+    from distributed import KilledWorker
+
+    try:
+        outcome = future.result()
+    except KilledWorker:
+        return _failed(course, assignment, student, "grading", RuntimeError(
+            "the Dask worker grading this student was lost twice (it died, or its machine "
+            "went away); run the command again to retry"))
+    except Exception as e:  # a bug of ours: this student's problem only
+        return _failed(course, assignment, student, "grading", e)
+    return _settle(course, assignment, student, check, outcome)
 
 
 def table(results):

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+from course_lib.grading import status_report
 from course_lib.grading.course import STUDENT_ID_RULE, CourseError, student_id_problem
 from course_lib.grading.escape import for_terminal
 
@@ -142,11 +143,10 @@ def install_submission(course, assignment, student, staged, source, late):
 
 def _mark_for_regrading(course, assignment, student, stamp):
     """Mark ``student``'s entry in the autograde report, if graded: "needs regrading"."""
-    report = course.status_file(assignment)
-    status = json.loads(report.read_text()) if report.is_file() else {}
+    status = status_report.load(course, assignment) or {}
     if student in status:
         status[student]["needs_regrading"] = f"collected again at {stamp}"
-        report.write_text(json.dumps(status, indent=1))
+        status_report.save(course, assignment, status)
 
 
 def needs_regrading(course, assignment, status=None):

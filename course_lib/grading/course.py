@@ -5,7 +5,6 @@ it must be one harmless path step: see :data:`STUDENT_ID_RULE` and
 :func:`student_id_problem`. The path methods refuse any other id.
 """
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -106,10 +105,6 @@ class Course:
     def feedback(self, assignment, student):
         return self.root / "feedback" / _checked(student) / assignment
 
-    def status_file(self, assignment):
-        """The class report of the last ``course autograde`` (statuses and problems)."""
-        return self.root / "autograded" / f"{assignment}.status.json"
-
     def notebook_names(self, assignment):
         """The notebooks of an assignment, from its source folder, e.g. ``["ps4_mlp"]``."""
         folder = self.source(assignment)
@@ -143,7 +138,10 @@ class Course:
         return [(s, problem) for s, problem in found if problem]
 
     def load_status(self, assignment):
-        path = self.status_file(assignment)
-        if not path.is_file():
+        """The class report of the last ``course autograde``, as ``{student: entry}``."""
+        from course_lib.grading import status_report
+
+        entries = status_report.load(self, assignment)
+        if entries is None:
             raise CourseError(f"no autograde results: run `course autograde {assignment}` first")
-        return json.loads(path.read_text())
+        return entries

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from course_lib.grading import gradebook
+from course_lib.grading import gradebook, status_report
 from course_lib.grading.course import CourseError
 from course_lib.grading.escape import for_terminal
 
@@ -41,9 +41,9 @@ def remove_student(course, student):
     folders = [course.root / kind / student for kind in FOLDERS]
     course.student_folder(student)  # refuses an id that is no folder name
     grades = _grades(course.db_url, student) if course.db_path.is_file() else None
-    reports = {p: json.loads(p.read_text())
-               for p in sorted((course.root / "autograded").glob("*.status.json"))}
-    entries = {p.name: r[student] for p, r in reports.items() if student in r}
+    reports = {a: status_report.load(course, a) for a in status_report.assignments(course)}
+    entries = {status_report.report_path(course, a).name: r[student]
+               for a, r in reports.items() if student in r}
     if grades is None and not entries and not any(f.exists() for f in folders):
         raise CourseError(f"no student {for_terminal(student)!r} in this course: nothing "
                           "removed")
@@ -55,10 +55,11 @@ def remove_student(course, student):
         (kept / "gradebook.json").write_text(json.dumps(grades, indent=1, default=str))
         gradebook.remove_student(course.db_url, student)
         done.append("removed from gradebook.db (grades and comments kept in gradebook.json)")
-    for path, report in reports.items():
+    for assignment, report in reports.items():
         if student in report:
             del report[student]
-            path.write_text(json.dumps(report, indent=1))
+            status_report.save(course, assignment, report)
+            path = status_report.report_path(course, assignment)
             done.append(f"removed from {path.relative_to(course.root)}")
     if entries:
         (kept / "status.json").write_text(json.dumps(entries, indent=1))
