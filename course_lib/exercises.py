@@ -13,6 +13,11 @@ A notebook exercise is a cell like::
 * ``not yet`` with what is wrong: a shape, a sign, which corners are misclassified, a value
   too large or too small. The message never contains the expected answer.
 
+Answers are taken in every form a student may reasonably write: a few numbers as a tuple, a
+list or a 1-D numpy array (:func:`_numbers`), a whole number also as a whole-valued float
+such as ``np.ceil``'s result (:func:`_whole`). Any other form is rejected with a message
+that names what was given (``got a list of 2 items``) and what is expected.
+
 Every checker computes the truth itself (by running the model, a gradient check or a
 search) instead of comparing with a stored answer. Student code that raises is reported,
 not propagated. ``EXERCISES`` maps each id to its prompt; the answers live in a collapsed
@@ -95,9 +100,43 @@ def _array(value, shape, name):
 
 
 def _number(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    """``value`` as a float: an int, a float, a numpy scalar or a 0-d array (not a bool)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
         raise Wrong(f"{name} should be a number, got {type(value).__name__}")
     return float(value)
+
+
+def _whole(value, name):
+    """``value`` as an int: also ``14.0`` or ``np.float64(133.0)`` (what ``np.ceil`` returns),
+    never ``2410.4``; :class:`Wrong` naming ``name`` otherwise."""
+    number = _number(value, name)
+    if not np.isfinite(number) or not number.is_integer():
+        raise Wrong(f"{name} should be a whole number, got {number:.10g}")
+    return int(number)
+
+
+def _describe(value):
+    """What the student gave, briefly: ``a list of 3 items``, ``an array of shape (2, 2)``."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def _numbers(value, names):
+    """One float per name from a tuple, list or 1-D numpy array of ``len(names)`` numbers;
+    :class:`Wrong` saying how many numbers, in which order, otherwise."""
+    order = f"({', '.join(names)})"
+    given = list(value) if isinstance(value, np.ndarray) and value.ndim == 1 else value
+    if not isinstance(given, (tuple, list)) or len(given) != len(names):
+        raise Wrong(f"give {len(names)} numbers, in the order {order}; got {_describe(value)}")
+    value = given
+    return [_number(v, name) for v, name in zip(value, names, strict=True)]
 
 
 def _compare(value, truth, name, rtol=1e-2, atol=1e-9):
@@ -128,17 +167,10 @@ def _corners_wrong(outputs, targets, what="the unit"):
 
 @exercise("01.nand", "weights (w1, w2, b) of a perceptron g(x1 w1 + x2 w2 + b) that computes NAND")
 def _nand(answer):
-    w1, w2, b = (_number(v, name) for v, name in zip(_triple(answer), ("w1", "w2", "b"),
-                                                         strict=True))
+    w1, w2, b = _numbers(answer, ("w1", "w2", "b"))
     outputs = (CORNERS @ np.array([w1, w2]) + b > 0).astype(int)
     _corners_wrong(outputs, 1 - CORNERS[:, 0].astype(int) * CORNERS[:, 1].astype(int))
     return "NAND, and NAND alone can build every Boolean circuit"
-
-
-def _triple(answer):
-    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
-        raise Wrong("give three numbers (w1, w2, b)")
-    return answer
 
 
 @exercise("01.majority_converges",
@@ -233,9 +265,8 @@ def _separable_functions(answer):
 @exercise("01.top5_chance",
           "top-5 error of five uniform random guesses: (on 10 digit classes, on 1,000 classes)")
 def _top5(answer):
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        raise Wrong("give two numbers: (error on 10 classes, error on 1,000 classes)")
-    for value, classes in zip(answer, (10, 1000), strict=True):
+    errors = _numbers(answer, ("error on 10 classes", "error on 1,000 classes"))
+    for value, classes in zip(errors, (10, 1000), strict=True):
         _compare(value, 1 - 5 / classes, f"the error for {classes:,} classes", rtol=1e-3)
     return "top-5 on 10 classes is a much easier test than top-5 on 1,000"
 
@@ -262,12 +293,10 @@ def _tiny_backprop(answer):
     rng = np.random.default_rng(1986)
     for x, w1, w2 in rng.normal(0, 1.5, size=(6, 3)):
         for y in (0.0, 1.0):
-            returned = answer(float(x), y, float(w1), float(w2))
-            if not isinstance(returned, (tuple, list)) or len(returned) != 2:
-                raise Wrong("return two numbers, in the order (dL/dw1, dL/dw2)")
+            returned = _numbers(answer(float(x), y, float(w1), float(w2)),
+                                ("dL/dw1", "dL/dw2"))
             truths = _tiny_network_gradients(x, y, w1, w2)
-            for k, (name, truth) in enumerate(zip(("dL/dw1", "dL/dw2"), truths, strict=True)):
-                got = _number(returned[k], name)
+            for name, truth, got in zip(("dL/dw1", "dL/dw2"), truths, returned, strict=True):
                 if abs(truth) > 1e-6 and np.isclose(got, -truth, rtol=1e-4):
                     raise Wrong(f"{name} has the wrong sign (at x={x:.2f}, y={y:.0f})")
                 if not np.isclose(got, truth, rtol=1e-4, atol=1e-7):
@@ -300,8 +329,7 @@ def _kernel_memory(answer):
           "trainable parameters of LeNet-5's C1 (6 maps of 28x28 units, 5x5 inputs each, from "
           "one 32x32 image) if no weights were shared: every unit its own 5x5 weights and bias")
 def _lenet_unshared(answer):
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        raise Wrong("give a whole number of parameters")
+    answer = _whole(answer, "the number of parameters")
     truth = 6 * 28 * 28 * (5 * 5 + 1)
     if answer == 6 * (5 * 5 + 1):
         raise Wrong("that is C1 with shared weights (the cell above): now give every unit "
@@ -330,10 +358,7 @@ def _separable_count(answer):
     lines = np.array(list(itertools.product(grid, grid, grid)))          # (w1, w2, b) rows
     outputs = (CORNERS @ lines[:, :2].T + lines[:, 2] > 0).astype(int)   # (4, lines)
     reachable = {tuple(column) for column in outputs.T}
-    value = answer if isinstance(answer, (int, np.integer)) and not isinstance(answer, bool) \
-        else None
-    if value is None:
-        raise Wrong("give a whole number")
+    value = _whole(answer, "the number of functions")
     if value != len(reachable):
         raise Wrong(f"{value} is too {'many' if value > len(reachable) else 'few'}: "
                     "go through the 16 truth tables and try to draw a line for each")
@@ -357,13 +382,27 @@ def _and_from_hidden(answer):
 def _shapes(answer):
     if not isinstance(answer, dict) or set(answer) != {"W", "b", "y"}:
         raise Wrong('give a dict with the keys "W", "b" and "y"')
+    given = {key: _shape(answer[key], key) for key in ("W", "b", "y")}
     layer = Linear(5, 3, rng=0)
     truth = {"W": layer.params["W"].shape, "b": layer.params["b"].shape,
              "y": layer.forward(np.zeros((7, 5))).shape}
-    wrong = [key for key in ("W", "b", "y") if tuple(answer[key]) != truth[key]]
+    wrong = [key for key in ("W", "b", "y") if given[key] != truth[key]]
     if wrong:
         raise Wrong(f"the shape of {', '.join(wrong)} is wrong (rows are examples)")
     return "W has one column per output unit"
+
+
+def _shape(value, name):
+    """A shape given as a tuple (or list) of whole numbers, as a tuple of ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        raise Wrong(f"the shape of {name} is a number, not a tuple: a shape with one entry "
+                    "needs a comma, (n,); (n) is just the number n")
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = list(value)
+    if not isinstance(value, (tuple, list)):
+        raise Wrong(f"the shape of {name} should be a tuple such as (2, 4), got "
+                    f"{_describe(value)}")
+    return tuple(_whole(n, f"each entry of the shape of {name}") for n in value)
 
 
 @exercise("03.collapse", "a function collapse(W1, b1, W2, b2) -> (W_hat, b_hat)")
@@ -371,9 +410,14 @@ def _collapse(answer):
     rng = np.random.default_rng(7)
     W1, b1 = rng.normal(size=(4, 6)), rng.normal(size=6)
     W2, b2 = rng.normal(size=(6, 3)), rng.normal(size=3)
-    result = answer(W1.copy(), b1.copy(), W2.copy(), b2.copy())
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise Wrong("return a pair (W_hat, b_hat)")
+    try:
+        result = answer(W1.copy(), b1.copy(), W2.copy(), b2.copy())
+    except ValueError as error:                        # numpy's shape mismatch, usually
+        raise Wrong(f"your function raised ValueError ({error}). Here W1 is (4, 6), b1 (6,), "
+                    "W2 (6, 3) and b2 (3,): write down the shape of each term; only arrays "
+                    "of the same shape add up, and (a, b) @ (b, c) is (a, c)") from None
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise Wrong(f"return a pair (W_hat, b_hat); got {_describe(result)}")
     W_hat = _array(result[0], (4, 3), "W_hat (for W1 (4, 6) and W2 (6, 3))")
     b_hat = _array(result[1], (3,), "b_hat")
     X = rng.normal(size=(10, 4))
@@ -392,15 +436,14 @@ def _collapse(answer):
           "(p, loss): the probability the best affine model gives every XOR corner, and "
           "its mean cross-entropy")
 def _xor_constant(answer):
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        raise Wrong("give two numbers (p, loss)")
+    p, loss = _numbers(answer, ("p", "loss"))
     targets = np.array([0.0, 1.0, 1.0, 0.0])
     candidates = np.linspace(1e-3, 1 - 1e-3, 9999)
     losses = -np.mean(targets[:, None] * np.log(candidates)
                       + (1 - targets[:, None]) * np.log(1 - candidates), axis=0)
     best = candidates[np.argmin(losses)]
-    _compare(answer[0], best, "p", rtol=1e-2)
-    _compare(answer[1], -np.mean(targets * np.log(best) + (1 - targets) * np.log(1 - best)),
+    _compare(p, best, "p", rtol=1e-2)
+    _compare(loss, -np.mean(targets * np.log(best) + (1 - targets) * np.log(1 - best)),
              "the loss", rtol=1e-3)
     return "by symmetry the best affine logit is 0 at every corner: a coin flip, loss ln 2"
 
@@ -518,7 +561,9 @@ def _abs(answer):
 def _param_count(answer):
     model = Sequential(Linear(64, 32), ReLU(), Linear(32, 10))
     truth = sum(p.size for _, p, _ in model.parameters())
-    _compare(answer, truth, "your count", rtol=0, atol=0.5)
+    count = _whole(answer, "your count")
+    if count != truth:
+        raise Wrong(f"your count is too {'large' if count > truth else 'small'}")
     return "weights and biases of both layers"
 
 
@@ -587,7 +632,8 @@ def _saturation_ratio(answer):
           "the smallest chain depth K at which the naive chain rule needs more than 100 times "
           "the multiplications of backprop")
 def _backprop_depth(answer):
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)) or answer < 1:
+    answer = _whole(answer, "the depth K")
+    if answer < 1:
         raise Wrong("give a whole number of units K >= 1")
 
     def ratio(K):
@@ -619,7 +665,8 @@ def _staircase_max_error(H):
           "the fewest hidden units H (within 25%) for which the staircase's max error is "
           "below 0.01")
 def _staircase_units(answer):
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)) or answer < 1:
+    answer = _whole(answer, "the number of hidden units H")
+    if answer < 1:
         raise Wrong("give a whole number of hidden units H >= 1")
     if answer > 20_000:
         raise Wrong("far more units than needed: use the table's error x H")
@@ -642,14 +689,31 @@ def _tent(x, depth):
 @exercise("07.sawtooth_pieces",
           "(pieces of T^10 on [0, 1], fewest hidden units of a one-hidden-layer ReLU net for it)")
 def _sawtooth_pieces(answer):
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        raise Wrong("give two whole numbers (pieces, units)")
-    x = np.linspace(0, 1, 2**14 + 1)
+    given_pieces, given_units = (_whole(v, name) for v, name in zip(
+        _numbers(answer, ("pieces", "units")), ("the number of pieces", "the number of units"),
+        strict=True))
+    x = np.linspace(0, 1, 2**14 + 1)            # every kink j / 2^10 is a grid point
     slopes = np.diff(_tent(x, 10)) / np.diff(x)
-    pieces = 1 + int(np.count_nonzero(np.diff(slopes)))
-    _compare(answer[0], pieces, "the number of pieces", rtol=0, atol=0.5)
-    _compare(answer[1], pieces - 1, "the number of units", rtol=0, atol=0.5)
-    return "a kink per unit at most: the shallow net needs one unit per kink"
+    changes = np.diff(slopes)[np.diff(slopes) != 0]        # the slope change at each kink
+    kinks = len(changes)
+    pieces = kinks + 1
+    # A unit adds one kink, so at least one unit per kink. With exactly that many, no unit is
+    # left over: the first piece's slope is a sum of (minus) some of the changes, a multiple
+    # of their common factor; if the slope is not, one more unit is needed.
+    factor = np.gcd.reduce(np.abs(changes).round().astype(np.int64))
+    units = kinks + int(not np.isclose(slopes[0] / factor, np.round(slopes[0] / factor)))
+    if given_pieces != pieces:
+        raise Wrong(f"the number of pieces is too {'large' if given_pieces > pieces else 'small'}"
+                    ": each tent map doubles them")
+    if given_units == kinks < units:
+        raise Wrong("that many units can make every kink, but counting kinks gives a lower "
+                    "bound only: with one unit per kink, what can the slope of the first "
+                    "piece be?")
+    if given_units != units:
+        raise Wrong(f"the number of units is too {'large' if given_units > units else 'small'}")
+    return (f"{kinks} kinks, each a slope change of ±{factor:.0f}: with one unit per kink the "
+            f"first piece's slope would be a sum of such changes, never {slopes[0]:.0f}; one "
+            "unit more does it")
 
 
 @exercise("07.softmax_pair", "softmax of the scores (0, ln 3), as (p1, p2)")
@@ -673,7 +737,7 @@ def _linear_backward(answer):
     G = rng.normal(size=(5, 2))                      # L = sum(G * Y) has dL/dY = G
     returned = answer(X.copy(), W.copy(), G.copy())
     if not isinstance(returned, (tuple, list)) or len(returned) != 3:
-        raise Wrong("return three arrays, in the order (dX, dW, db)")
+        raise Wrong(f"return three arrays, in the order (dX, dW, db); got {_describe(returned)}")
     truths = {
         "dX": numerical_gradient(lambda v: np.sum(G * (v @ W + b)), X.copy()),
         "dW": numerical_gradient(lambda v: np.sum(G * (X @ v + b)), W.copy()),

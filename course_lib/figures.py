@@ -12,12 +12,14 @@ from matplotlib import patches
 from course_lib.plotting import PALETTE
 
 
-def _axes(ax, figsize):
-    # diagrams have no tick labels: fixed margins, no layout engine (see plotting.place_axes)
+def _axes(ax, figsize, bottom=None):
+    # fixed margins, no layout engine (see plotting.place_axes); ``bottom`` (inches) leaves
+    # room for what sits under the axes (an x label, tick labels), none by default
     if ax is not None:
         return ax
     fig, ax = plt.subplots(figsize=figsize)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.88)
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.88,
+                        bottom=0.03 if bottom is None else bottom / figsize[1])
     return ax
 
 
@@ -43,7 +45,7 @@ LENET5 = (  # (name, maps, height, width, kind), from LeCun et al. (1998), Fig. 
     ("S2", 6, 14, 14, "subsampling 2×2"),
     ("C3", 16, 10, 10, "convolution 5×5"),
     ("S4", 16, 5, 5, "subsampling 2×2"),
-    ("C5", 120, 1, 1, "full"),
+    ("C5", 120, 1, 1, "convolution 5×5"),   # its kernels cover S4's whole 5×5 maps: = full
     ("F6", 84, 1, 1, "full"),
     ("output", 10, 1, 1, "full (RBF)"),
 )
@@ -53,8 +55,9 @@ _KIND_COLOUR = {"input": "#BBBBBB", "convolution 5×5": PALETTE[0],
 
 def lenet_diagram(layers=LENET5, ax=None):
     """Feature maps as stacked squares scaled by their size (at most 6 per layer drawn),
-    fully connected layers as columns whose height grows with their unit count."""
-    ax = _axes(ax, (10, 3))
+    layers of 1×1 maps (fully connected, or C5's convolution that covers its whole input)
+    as columns whose height grows with their unit count, coloured by their kind."""
+    ax = _axes(ax, (10, 3), bottom=0.3)
     x = 0.0
     for name, maps, height, width, kind in layers:
         colour = _KIND_COLOUR[kind]
@@ -68,7 +71,8 @@ def lenet_diagram(layers=LENET5, ax=None):
             column = maps / 120 * 3.0 + 0.3
             ax.add_patch(patches.Rectangle((x, 0), 0.4, column, facecolor=colour,
                                            edgecolor="black", lw=0.6))
-            label, x_next = f"{name}\n{maps}", x + 0.4
+            size = f"@{height}×{width}" if kind.startswith("convolution") else ""
+            label, x_next = f"{name}\n{maps}{size}", x + 0.4
         ax.text((x + x_next) / 2, -0.45, label, ha="center", va="top", fontsize=8)
         if name != layers[-1][0]:
             ax.annotate("", xy=(x_next + 0.8, 1.0), xytext=(x_next + 0.1, 1.0),
@@ -95,7 +99,7 @@ def timeline(events, spans=(), ax=None, title="Neural networks"):
         events: ``{year: label}``.
         spans: ``(start, end, label)`` periods shaded behind the axis (e.g. an "AI winter").
     """
-    ax = _axes(ax, (10, 2.8))
+    ax = _axes(ax, (10, 2.8), bottom=0.5)
     ax.axhline(0, color="black", lw=1)
     for start, end, label in spans:
         ax.axvspan(start, end, color=PALETTE[4], alpha=0.3, label=label)

@@ -100,6 +100,30 @@ def test_lecture_figures_draw_titled_axes():
     assert np.allclose(line.get_xdata() + line.get_ydata(), 1.0)
 
 
+@pytest.mark.parametrize("draw", ["lenet_diagram", "timeline"])
+def test_lecture_figures_keep_their_labels_inside_the_figure(draw):
+    from course_lib import figures
+
+    ax = (figures.lenet_diagram() if draw == "lenet_diagram"
+          else figures.timeline({1958: "perceptron", 2012: "AlexNet"}))
+    fig = ax.figure
+    fig.canvas.draw()                             # places the labels
+    renderer = fig.canvas.get_renderer()
+    labels = [ax.xaxis.label] + [t for t in ax.get_xticklabels() if t.get_text()]
+    for text in labels:
+        box = text.get_window_extent(renderer)
+        assert box.y0 >= 0, f"{draw}: {text.get_text()!r} is cut off at the bottom"
+    plt.close(fig)
+
+
+def test_lenet_colours_c5_as_the_convolution_it_is():
+    from course_lib import figures
+
+    kinds = {name: kind for name, _, _, _, kind in figures.LENET5}
+    assert kinds["C5"] == kinds["C1"] == kinds["C3"]
+    assert kinds["F6"].startswith("full")
+
+
 def test_truth_table_annotates_each_corner():
     X, y = xor()
     ax = plot_truth_table(X, y)
