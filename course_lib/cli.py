@@ -60,7 +60,8 @@ def cmd_collect(course, args):
 def cmd_autograde(course, args):
     from course_lib.grading import autograde, collect, worker
 
-    limits = worker.Limits(cell_timeout=args.timeout, memory_mb=args.memory_mb)
+    limits = worker.Limits(cell_timeout=args.timeout, memory_mb=args.memory_mb,
+                           grader_memory_mb=args.grader_memory_mb)
     results = autograde.autograde(course, args.assignment, students=args.student,
                                   workers=args.workers, limits=limits, unsafe=args.unsafe,
                                   progress=not args.quiet, force=args.force,
@@ -125,6 +126,8 @@ def cmd_demo(course, args):
 
 
 def build_parser():
+    from course_lib.grading.worker import Limits
+
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path,
                         help="course root (default: the nearest folder at or above the "
@@ -168,6 +171,9 @@ def build_parser():
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default: 60)")
     p.add_argument("--memory-mb", type=int, default=2048,
                    help="kernel memory in MB (default: 2048)")
+    p.add_argument("--grader-memory-mb", type=int, default=Limits.grader_memory_mb,
+                   help="memory in MB of the process that reads and grades each student's "
+                        f"notebooks (default: {Limits.grader_memory_mb})")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on this Dask cluster, e.g. tcp://HOST:8786 (default: "
                         "$DASK_SCHEDULER_ADDRESS, else a local cluster of --workers "

@@ -17,6 +17,7 @@ from course_lib.cli import main
 from course_lib.grading import autograde, cluster, worker
 from course_lib.grading.autograde import failure_reason
 from course_lib.grading.course import Course
+from course_lib.grading.preflight import Received
 
 TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares the rest
 # the class is graded as courses grade it, in the sandbox (CI installs bubblewrap); the
@@ -316,8 +317,8 @@ def test_a_grading_process_that_dies_costs_only_its_own_student(
     plugin = cluster.GraderPlugin(bundle)
     plugin.setup()
     try:
-        jobs = [cluster.Job(name, fx.ASSIGNMENT,
-                            {fx.ASSIGNMENT: nbformat.writes(fx.answer(release_nb, fx.GOOD))})
+        submission = nbformat.writes(fx.answer(release_nb, fx.GOOD)).encode()
+        jobs = [cluster.Job(name, fx.ASSIGNMENT, Received({f"{fx.ASSIGNMENT}.ipynb": submission}))
                 for name in ("first", "second")]
         plugin.grader.proc.kill()  # dies unseen, as a crash would
         plugin.grader.proc.wait()

@@ -17,7 +17,7 @@ from test_instructor_gradebook import NB, add_tiny, set_grade
 
 from course_lib.grading import autograde, cluster, gradebook, worker
 from course_lib.grading.course import Course
-from course_lib.grading.preflight import Preflight
+from course_lib.grading.preflight import Preflight, Received
 
 A = "tiny"
 RAW = '{"cells": [{"cell_type": "markdown", "source": "<script>alert(1)</script>"}]}'
@@ -31,7 +31,7 @@ class WritesThenStops:
     def __init__(self, run):
         self.run = run
 
-    def grade(self, ws, limits, release_dir):
+    def grade(self, ws, limits, source_dir, release_dir):
         ws.autograded.mkdir(parents=True)
         (ws.autograded / f"{NB}.ipynb").write_text(RAW)
         return self.run
@@ -53,14 +53,15 @@ def plugin_on(tmp_path, grader):
     worker.RunResult(1, "[ERROR] the grading process died (exit -9)", 3.0),
 ], ids=["stopped", "died"])
 def test_a_grading_process_that_did_not_answer_sends_no_notebook(tmp_path, run):
-    job = cluster.Job("s1", A, {NB: "{}"})
+    job = cluster.Job("s1", A, Received({f"{NB}.ipynb": b"{}"}))
     outcome = plugin_on(tmp_path, WritesThenStops(run)).grade(job)
     assert outcome.graded == {}
 
 
 def test_an_answer_sends_the_notebooks(tmp_path):
-    job = cluster.Job("s1", A, {NB: "{}"})
-    outcome = plugin_on(tmp_path, WritesThenStops(worker.RunResult(0, "", 3.0, answered=True)))
+    job = cluster.Job("s1", A, Received({f"{NB}.ipynb": b"{}"}))
+    outcome = plugin_on(tmp_path, WritesThenStops(worker.RunResult(
+        0, "", 3.0, answered=True, preflight=Preflight(notebooks={NB: None}).summary())))
     assert outcome.grade(job).graded == {NB: RAW}  # (what the real process sanitised)
 
 
@@ -80,3 +81,22 @@ def test_a_withheld_notebook_is_reported_and_its_grades_kept(tmp_path, monkeypat
     assert result.problems == [f"{why}; its grades are kept"]
     assert (result.score, result.max_score) == (2, 5)
     assert not (course.autograded(A, "s1") / f"{NB}.ipynb").exists()
+
+
+def test_a_grading_process_whose_student_raised_sends_nothing_and_retires(tmp_path):
+    """Any error while grading one student (here: no files at all) is that student's
+    failure: the process answers, deletes what nbgrader may have left unsanitised, and
+    exits so that the next student gets a fresh one."""
+    ws = worker.Workspace(tmp_path / "ws", "s1", A)
+    ws.autograded.mkdir(parents=True)
+    (ws.autograded / f"{NB}.ipynb").write_text(RAW)  # as if nbgrader had written it
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    grader = worker.GraderProcess(env, tmp_path, memory_mb=2048)
+    try:
+        run = grader.grade(ws, worker.Limits(student_timeout=120), tmp_path, tmp_path)
+    finally:
+        grader.close()
+    assert run.answered and run.returncode == 1
+    assert "grading stopped: FileNotFoundError" in run.log
+    assert not grader.alive
+    assert not ws.autograded.exists()

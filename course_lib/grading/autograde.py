@@ -1,12 +1,15 @@
 """``course autograde``: grade a whole class on a Dask cluster, one bad apple at most.
 
-For each student: :mod:`.preflight` stages a repaired copy of the submission (the
-submitted folder is only read), and that copy, as bytes, is one Dask task
-(:mod:`.cluster`): a worker grades it with nbgrader's Autograde in a private workspace with
-its own gradebook, answers in the student's kernel and tests in the trusted test process
-(:mod:`.execute`), and sends back the graded notebook and the grade records. This process
-alone merges them into the course gradebook (:mod:`.gradebook`), one student at a time,
-and writes the graded notebook, sanitised (:mod:`.sanitize`), to ``autograded/``.
+For each student, the files of the submitted folder are read as bytes and nothing more
+(:func:`.preflight.read_folder`: no student file is parsed in this process, which serves
+the whole class) and sent as one Dask task (:mod:`.cluster`). On a worker, the student's
+own grading process checks them and stages a repaired copy (:mod:`.preflight`), under
+the student's time limit and its own memory limit, and grades it with nbgrader's
+Autograde in a private workspace with its own gradebook, answers in the student's kernel
+and tests in the trusted test process (:mod:`.execute`); it sends back what the check
+found, the graded notebook, sanitised (:mod:`.sanitize`), and the grade records. This
+process alone merges them into the course gradebook (:mod:`.gradebook`), one student at
+a time, and writes the graded notebook to ``autograded/``.
 
 A student whose notebook cannot run still gets a gradebook row (every grade zero) and a
 status saying why; any error while reading, grading or merging one student is that
@@ -30,7 +33,7 @@ import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import nbformat
 from tqdm import tqdm
@@ -161,22 +164,27 @@ def _settle(course, assignment, student, check, run):
         return _failed(course, assignment, student, "merging the grades", e)
 
 
-def _inspect(course, assignment, student, sources, releases, limits):
+def _read(course, assignment, student, limits):
+    """``(Received, None)`` of the student's files, bytes only; or ``(None, error)``."""
     try:
-        return preflight.inspect_submission(course.submitted(assignment, student), sources,
-                                            releases, limits.max_file_mb * 2**20), None
+        return preflight.read_folder(course.submitted(assignment, student),
+                                     limits.max_file_mb * 2**20,
+                                     limits.max_submission_mb * 2**20), None
     except Exception as e:  # a file no reader expected: this student's problem only
         return None, e
 
 
-def _job(course, assignment, student, check):
-    """The :class:`.cluster.Job` of one student's staged submission."""
-    from course_lib.grading import cluster  # Dask is imported only when grading
+def _has_notebook(received):
+    return any(PurePosixPath(rel).suffix == ".ipynb" and "/" not in rel
+               for rel in received.files)
 
-    folder = course.submitted(assignment, student)
-    return cluster.Job(student, assignment,
-                       {name: nbformat.writes(nb) for name, nb in check.notebooks.items()},
-                       {str(rel): (folder / rel).read_bytes() for rel in check.files})
+
+def _check_of(received, run):
+    """What the grading process found about the submission, or what reading it found."""
+    if run is not None and run.preflight is not None:
+        return preflight.Preflight.from_summary(run.preflight)
+    return preflight.Preflight(problems=list(received.problems),
+                               unreadable=list(received.unreadable))
 
 
 def _bundle(course, assignment, sources, limits, unsafe):
@@ -202,12 +210,12 @@ def _bundle(course, assignment, sources, limits, unsafe):
     return cluster.Bundle(files, assignment, limits, unsafe), run_digest.hexdigest()
 
 
-def _digest(run_digest, job):
+def _digest(run_digest, received):
     h = hashlib.sha256(run_digest.encode())
-    for name, text in sorted(job.notebooks.items()):
-        h.update(f"\0{name}\0".encode() + text.encode("utf-8", "surrogatepass"))
-    for rel, data in sorted(job.files.items()):
+    for rel, data in sorted(received.files.items()):
         h.update(f"\0{rel}\0".encode() + data)
+    for problem in received.problems:  # a file left out, which a limit may let in later
+        h.update(f"\0{problem}".encode())
     return h.hexdigest()
 
 
@@ -292,48 +300,50 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
             bar.set_postfix_str(student)
             bar.update()
 
-        def merge(block):
-            for student, check, future in grading.finished(block):
-                result = _merge_graded(course, assignment, student, check, future)
+        def merge(keep):
+            for student, received, future in grading.finished(keep):
+                result = _merge_graded(course, assignment, student, received, future)
                 if "grader error" not in result.status:  # else the next run tries again
                     result.digest = digests[student]
                 record(student, result)
 
         for s in students:  # each student is sent as soon as read: reading overlaps grading
-            merge(block=False)
-            check, error = _inspect(course, assignment, s, sources, releases, limits)
-            job = None
-            try:
-                if error is None and check.notebooks:
-                    job = _job(course, assignment, s, check)
-            except Exception as e:
-                error = e
+            merge(keep=grading.window - 1)
+            received, error = _read(course, assignment, s, limits)
             if error is not None:
                 record(s, _failed(course, assignment, s, "reading the submission", error))
-            elif job is None:  # nothing to run: missing or unreadable
+                continue
+            if not _has_notebook(received):  # nothing to run, nothing to parse
+                check = preflight.inspect_files(received, sources, releases)
                 record(s, _settle(course, assignment, s, check, None))
+                continue
+            digests[s] = _digest(run_digest, received)
+            done = None if force else status.finished(s, digests[s])
+            marks = done and gradebook.marks(course.db_url, assignment, s)
+            if marks:  # graded already; the gradebook may hold hand grades since
+                done.score, done.max_score, done.pending = (marks.score, marks.max_score,
+                                                            marks.pending)
+                results[s] = done
+                bar.update()
             else:
-                digests[s] = _digest(run_digest, job)
-                done = None if force else status.finished(s, digests[s])
-                marks = done and gradebook.marks(course.db_url, assignment, s)
-                if marks:  # graded already; the gradebook may hold hand grades since
-                    done.score, done.max_score, done.pending = (marks.score, marks.max_score,
-                                                                marks.pending)
-                    results[s] = done
-                    bar.update()
-                else:
-                    grading.submit(s, check, job)
-        merge(block=True)
+                grading.submit(s, received)
+        merge(keep=0)
     return [results[s] for s in students]
 
 
 class _DaskGrading:
-    """Students graded on Dask: the cluster starts with the first, results come as ready."""
+    """Students graded on Dask: the cluster starts with the first, results come as ready.
+
+    At most :attr:`window` students are in flight (sent and not merged yet): enough to
+    keep every worker busy, few enough that the submissions waiting for a worker do not
+    pile up in this process's memory.
+    """
 
     def __init__(self, stack, bundle, workers, scheduler):
         self.stack, self.bundle, self.workers, self.scheduler = stack, bundle, workers, scheduler
         self.client = self.completed = None
-        self.students = {}  # future -> (student, check)
+        self.window = 2 * workers
+        self.students = {}  # future -> (student, what reading their files found)
         self.run_id = uuid.uuid4().hex[:8]
 
     def _start(self):
@@ -348,28 +358,36 @@ class _DaskGrading:
         except Exception as e:  # a worker without the sandbox, or a broken environment
             raise CourseError(f"a grading worker could not start: {type(e).__name__}: "
                               f"{e}") from e
+        self.window = 2 * max(1, sum(self.client.nthreads().values()))
         self.completed = as_completed()
 
-    def submit(self, student, check, job):
+    def submit(self, student, received):
         from course_lib.grading import cluster
 
         if self.client is None:
             self._start()
+        job = cluster.Job(student, self.bundle.assignment, received)
         future = self.client.submit(cluster.grade_student, job, pure=False,
                                     key=f"grade-{self.run_id}-{student}")
-        self.students[future] = (student, check)
+        unread = preflight.Received(problems=received.problems, unreadable=received.unreadable)
+        self.students[future] = (student, unread)
         self.completed.add(future)
 
-    def finished(self, block):
-        """``(student, check, future)`` of each student done; with ``block``, all of them."""
+    def finished(self, keep):
+        """``(student, Received without files, future)`` of each student done.
+
+        Those done already, and then, while more than ``keep`` are in flight, the next
+        to finish (``keep=0``: every one).
+        """
         while self.completed is not None and not self.completed.is_empty():
-            if not block and not self.completed.has_ready():
+            wait = self.completed.count() > keep
+            if not wait and not self.completed.has_ready():
                 return
-            for future in self.completed.next_batch(block=block):
+            for future in self.completed.next_batch(block=wait):
                 yield *self.students.pop(future), future
 
 
-def _merge_graded(course, assignment, student, check, future):
+def _merge_graded(course, assignment, student, received, future):
     """Merge what Dask returned for ``student``; a lost worker or an error is their status."""
     from distributed import KilledWorker
 
@@ -381,7 +399,7 @@ def _merge_graded(course, assignment, student, check, future):
             "went away); run the command again to retry"))
     except Exception as e:  # a bug of ours: this student's problem only
         return _failed(course, assignment, student, "grading", e)
-    return _settle(course, assignment, student, check, outcome)
+    return _settle(course, assignment, student, _check_of(received, outcome), outcome)
 
 
 def table(results):

@@ -12,9 +12,12 @@ Gateway or dask-kubernetes). Nothing is shared through the file system:
   each worker by Dask's own plugin mechanism (:class:`GraderPlugin`), which unpacks it
   into a private folder, sets up the sandbox (refusing to run without bubblewrap, as
   locally) and starts a warm grading process (:class:`.worker.GraderProcess`);
-* a :class:`Job` carries one student's staged notebooks and files; the task returns an
-  :class:`Outcome`: the graded notebooks as text, already sanitised for instructors'
-  views (:func:`.sanitize.make_safe_to_show`), and the student's grade records
+* a :class:`Job` carries one student's files as read, unparsed; the grading process
+  checks and stages them (:mod:`.preflight`), under the student's time limit and its own
+  memory limit, so a notebook built to be expensive to read costs only its student.
+  The task returns an :class:`Outcome`: what that check found, the graded notebooks as
+  text, already sanitised for instructors' views (:func:`.sanitize.make_safe_to_show`),
+  and the student's grade records
   (:func:`.gradebook.read_submission`, read by the grading process), which the
   coordinator alone merges into the course gradebook, one student at a time.
 
@@ -40,6 +43,7 @@ from distributed import WorkerPlugin, get_worker
 
 from course_lib.grading import worker as grading
 from course_lib.grading.course import Course
+from course_lib.grading.preflight import Received
 
 PLUGIN_NAME = "course-grader"
 
@@ -56,12 +60,11 @@ class Bundle:
 
 @dataclass
 class Job:
-    """One student's staged submission: notebook texts and other files' bytes."""
+    """One student's submission as read, unparsed (:func:`.preflight.read_folder`)."""
 
     student: str
     assignment: str
-    notebooks: dict  # expected notebook name -> JSON text
-    files: dict = field(default_factory=dict)  # relative path -> bytes
+    received: Received
 
 
 @dataclass
@@ -77,6 +80,7 @@ class Outcome:
     graded: dict  # notebook name -> graded notebook JSON text, sanitised
     record: dict | None
     withheld: list = field(default_factory=list)  # why each unsanitisable notebook was deleted
+    preflight: dict | None = None  # what the grading process found (Preflight.summary)
 
 
 class GraderPlugin(WorkerPlugin):
@@ -108,7 +112,11 @@ class GraderPlugin(WorkerPlugin):
         self.box = self._stack.enter_context(grading.kernel_provider(limits, self.bundle.unsafe))
         self.env, self.kernel_name = grading.grader_env(self.root, limits, self.box)
         self.ipc_dir = None if self.box is None else str(Path(self.box.folder) / "run")
-        self.grader = grading.GraderProcess(self.env, self.root, self.ipc_dir)
+        self.grader = self._new_grader()
+
+    def _new_grader(self):
+        return grading.GraderProcess(self.env, self.root, self.ipc_dir,
+                                     self.bundle.limits.grader_memory_mb)
 
     def teardown(self, worker=None):
         self.grader.close()
@@ -117,20 +125,23 @@ class GraderPlugin(WorkerPlugin):
     def grade(self, job):
         """Grade ``job`` in a fresh workspace; return its :class:`Outcome`."""
         if not self.grader.alive:
-            self.grader = grading.GraderProcess(self.env, self.root, self.ipc_dir)
+            self.grader = self._new_grader()
         path = self.root / "students" / job.student
         shutil.rmtree(path, ignore_errors=True)
         try:
             ws = grading.make_workspace(path, self.course.root / TEMPLATE, job)
             grading.write_config(ws, self.course, self.bundle.limits, self.kernel_name,
                                 self.course.root / TESTS, self.box)
-            run = self.grader.grade(ws, self.bundle.limits,
-                                    self.course.release(self.bundle.assignment))
+            assignment = self.bundle.assignment
+            run = self.grader.grade(ws, self.bundle.limits, self.course.source(assignment),
+                                    self.course.release(assignment))
             # a process stopped or dead may have left notebooks not yet sanitised: none go
+            names = run.preflight["notebooks"] if run.answered and run.preflight else []
             graded = {p.stem: p.read_text() for p in sorted(ws.autograded.glob("*.ipynb"))
-                      if p.stem in job.notebooks} if run.answered else {}
+                      if p.stem in names}
             return Outcome(job.student, run.returncode, run.log, run.seconds,
-                           run.observations, run.peak_mb, graded, run.record, run.withheld)
+                           run.observations, run.peak_mb, graded, run.record, run.withheld,
+                           run.preflight)
         finally:
             shutil.rmtree(path, ignore_errors=True)
 

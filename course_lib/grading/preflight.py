@@ -1,11 +1,21 @@
-"""Look at one student's submitted folder before anything runs, and stage what to grade.
+"""Look at one student's submission before anything runs, and stage what to grade.
 
-:func:`inspect_submission` never writes to the submitted folder. It reads each file
-once and returns a :class:`Preflight`: the notebooks to grade (repaired where that is
-safe), the other files to copy, and a plain-language list of problems. What it handles:
+Two steps, so that no student's file is parsed where the whole class would pay for it:
 
-* a notebook that is empty, not JSON (or nested too deeply), not a notebook, or over the
-  size limit: not graded; characters UTF-8 cannot hold (lone surrogates) are replaced;
+* :func:`read_folder` (in the coordinator) only reads bytes: every file of the submitted
+  folder within the size limits, never following a symbolic link, never writing;
+* :func:`inspect_files` (in the student's own grading process, under their time and
+  memory limits) parses them and returns a :class:`Preflight`: the notebooks to grade
+  (repaired where that is safe), the other files to copy, and a plain-language list of
+  problems; :func:`stage` writes them where nbgrader looks.
+
+What it handles:
+
+* a notebook that is empty, not JSON (or nested too deeply), not a notebook, over the
+  size limit, or too big for the grading process's memory once parsed: not graded;
+  characters UTF-8 cannot hold (lone surrogates) are replaced;
+* a submission whose files add up to more than ``max_total_bytes``: the files beyond it
+  are not read;
 * grading metadata that is malformed or names a grade id the assignment does not have:
   removed (the cell is graded as an ordinary cell);
 * a wrongly named notebook (``ps4_mlp (1).ipynb``): graded under the expected name when
@@ -23,7 +33,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import nbformat
 from nbgrader.utils import is_grade, is_locked, is_solution
@@ -37,6 +47,15 @@ SHELL_HOOKS = {
 
 
 @dataclass
+class Received:
+    """One student's files as read, ``{relative path: bytes}``, and what was left out."""
+
+    files: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)  # notebooks too big to read at all
+
+
+@dataclass
 class Preflight:
     """What to grade for one student, and what was wrong with the submission."""
 
@@ -46,6 +65,16 @@ class Preflight:
     unreadable: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     suspicious: list = field(default_factory=list)
+
+    def summary(self):
+        """Plain data for the coordinator: the notebooks' names instead of the notebooks."""
+        return {"notebooks": sorted(self.notebooks), "problems": self.problems,
+                "unreadable": self.unreadable, "missing": self.missing,
+                "suspicious": self.suspicious}
+
+    @classmethod
+    def from_summary(cls, summary):
+        return cls(**{**summary, "notebooks": dict.fromkeys(summary["notebooks"])})
 
 
 def _grade_ids(nb):
@@ -80,27 +109,31 @@ def _without_lone_surrogates(value):
     return value, 0
 
 
-def _read_notebook(path, max_bytes):
-    """``(notebook, None, notes)`` or ``(None, why it cannot be graded, [])``."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        return None, f"{path.name} is {size / 2**20:.0f} MB (limit {max_bytes / 2**20:.0f} MB)", []
-    if size == 0:
-        return None, f"{path.name} is an empty file", []
-    text = path.read_bytes().decode("utf-8", errors="replace")
+def _parse_notebook(name, data):
+    """``(notebook, None, notes)`` or ``(None, why it cannot be graded, [])``.
+
+    ``data`` is the file's bytes. A notebook whose parsed form outgrows the process's
+    memory (a few MB of ``[{}, {}, ...]`` take GBs) is one that cannot be graded.
+    """
+    if not data:
+        return None, f"{name} is an empty file", []
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(data.decode("utf-8", errors="replace"))
     except json.JSONDecodeError as e:
-        return None, f"{path.name} is not valid JSON (line {e.lineno}: {e.msg})", []
+        return None, f"{name} is not valid JSON (line {e.lineno}: {e.msg})", []
     except RecursionError:
-        return None, f"{path.name} is not a notebook (its JSON is nested too deeply)", []
-    parsed, replaced = _without_lone_surrogates(parsed)
-    notes = [f"{path.name}: {replaced} invalid characters replaced"] if replaced else []
+        return None, f"{name} is not a notebook (its JSON is nested too deeply)", []
+    except MemoryError:
+        return None, f"{name} takes more memory to read than grading allows", []
     try:
+        parsed, replaced = _without_lone_surrogates(parsed)
         nb = nbformat.reads(json.dumps(parsed), as_version=4)  # joins lines, upgrades
         nbformat.validate(nb)
+    except MemoryError:
+        return None, f"{name} takes more memory to read than grading allows", []
     except Exception as e:  # nbformat raises several kinds for a malformed notebook
-        return None, f"{path.name} is not a notebook ({type(e).__name__})", []
+        return None, f"{name} is not a notebook ({type(e).__name__})", []
+    notes = [f"{name}: {replaced} invalid characters replaced"] if replaced else []
     return nb, None, notes
 
 
@@ -200,23 +233,48 @@ def scan_for_tampering(source):
     return sorted(set(reasons))
 
 
-def inspect_submission(folder, sources, releases, max_bytes):
-    """Check ``folder`` (submitted/<student>/<assignment>) against the assignment.
+def read_folder(folder, max_bytes, max_total_bytes):
+    """Read the files of ``folder`` (submitted/<student>/<assignment>) as a :class:`Received`.
 
-    ``sources`` and ``releases`` map each notebook name (``"ps4_mlp"``) to its source
-    and released NotebookNode. Returns a :class:`Preflight`.
+    Only bytes are read, nothing parsed: hidden files and folders are skipped, symbolic
+    links are not followed, a file over ``max_bytes`` is not read, and neither is any file
+    once the files read reach ``max_total_bytes``.
     """
     folder = Path(folder)
-    result = Preflight()
-    readable = {}
+    received, total = Received(), 0
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or path.is_dir():
             continue
-        if path.is_symlink():
-            result.problems.append(f"{rel} is a symbolic link (ignored)")
-        elif path.suffix == ".ipynb" and len(rel.parts) == 1:
-            nb, why, notes = _read_notebook(path, max_bytes)
+        is_notebook = path.suffix == ".ipynb" and len(rel.parts) == 1
+        size = 0 if path.is_symlink() else path.stat().st_size
+        why = ("is a symbolic link" if path.is_symlink() else
+               f"is {size / 2**20:.0f} MB (limit {max_bytes / 2**20:.0f} MB)"
+               if size > max_bytes else
+               f"would bring the submission over {max_total_bytes / 2**20:.0f} MB"
+               if total + size > max_total_bytes else None)
+        if why is None:
+            received.files[str(rel)] = path.read_bytes()
+            total += size
+            continue
+        received.problems.append(f"{rel} {why} (not read)")
+        if is_notebook:
+            received.unreadable.append(path.stem)
+    return received
+
+
+def inspect_files(received, sources, releases):
+    """Check the files of a :class:`Received` against the assignment; a :class:`Preflight`.
+
+    ``sources`` and ``releases`` map each notebook name (``"ps4_mlp"``) to its source
+    and released NotebookNode.
+    """
+    result = Preflight(problems=list(received.problems))
+    readable = {}
+    for rel, data in received.files.items():
+        path = PurePosixPath(rel)
+        if path.suffix == ".ipynb" and len(path.parts) == 1:
+            nb, why, notes = _parse_notebook(path.name, data)
             result.problems += notes
             if nb is None:
                 result.problems.append(why)
@@ -224,11 +282,9 @@ def inspect_submission(folder, sources, releases, max_bytes):
                     result.unreadable.append(path.stem)
             else:
                 readable[path.stem] = nb
-        elif path.stat().st_size > max_bytes:
-            result.problems.append(
-                f"{rel} is {path.stat().st_size / 2**20:.0f} MB (not copied for grading)")
         else:
             result.files.append(rel)
+    result.unreadable += [n for n in received.unreadable if n in sources]
 
     for name in sources:
         if name in readable:
@@ -260,3 +316,28 @@ def inspect_submission(folder, sources, releases, max_bytes):
         reasons = ", ".join(sorted(set(result.suspicious)))
         result.problems.append(f"suspicious code, please review: {reasons}")
     return result
+
+
+def inspect_submission(folder, sources, releases, max_bytes, max_total_bytes=None):
+    """:func:`read_folder` then :func:`inspect_files`, in one process (for tests and tools)."""
+    received = read_folder(folder, max_bytes, max_total_bytes or 4 * max_bytes)
+    return inspect_files(received, sources, releases)
+
+
+def stage(check, received, folder):
+    """Write what ``check`` grades into ``folder``: its notebooks, then the other files.
+
+    ``received`` is the :class:`Received` it was made from. A relative path that would
+    land outside ``folder`` is skipped.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in check.notebooks.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    inside = folder.resolve()
+    for rel in check.files:
+        target = (folder / rel).resolve()
+        if inside not in target.parents:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(received.files[rel])

@@ -11,17 +11,26 @@ own :class:`nbgrader.converters.Autograde` configured by the workspace's
 
 Protocol, one JSON object a line: the process writes ``{"ready": true}`` once imported;
 then for each request ``{"root", "db_url", "assignment", "student", "ipc_dir",
-"release_dir"}`` on stdin it grades, makes each graded notebook safe to show
+"source_dir", "release_dir"}`` on stdin it checks and stages the
+student's files (:mod:`.preflight`), grades, makes each graded notebook safe to show
 (:func:`.sanitize.make_safe_to_show`) and answers ``{"success": bool, "log": str,
-"record": dict or null, "withheld": [str], "observations": [...], "peak_mb": int}`` on
-stdout: the student's grades as plain data
+"preflight": dict, "record": dict or null, "withheld": [str], "observations": [...],
+"peak_mb": int, "retiring": bool}`` on stdout: what the check found
+(:meth:`.preflight.Preflight.summary`), the student's grades as plain data
 (:func:`course_lib.grading.gradebook.read_submission`, null when grading failed), why
-each graded notebook that could not be sanitised was deleted, what
-the grader observed (:mod:`course_lib.grading.execute`) and the most memory this process
-has held so far (its peak resident set, MB). nbgrader's own log goes to
-``<root>/autograde.log``. Student code never runs here (it runs in the kernel), and a
-student whose grading crashes this process costs only this process: the main process
-starts a fresh one for the next student.
+each graded notebook that could not be sanitised was deleted, what the grader observed
+(:mod:`course_lib.grading.execute`) and the most memory this process has held so far
+(its peak resident set, MB). nbgrader's own log goes to ``<root>/autograde.log``.
+Student code never runs here (it runs in the kernel), and a student whose grading
+crashes this process costs only this process: the main process starts a fresh one for
+the next student.
+
+Student files are parsed here, not in the coordinator, and under limits: the student's
+time limit, and this process's address space (``--memory-mb``; a notebook of a few MB
+can take GBs once parsed, which here is a ``MemoryError`` and an unreadable notebook,
+not the whole class's coordinator killed). A process whose peak memory passed half that
+limit, or whose grading of a student raised, answers ``"retiring": true`` and exits, so
+the next student starts in a fresh one.
 
 Sanitising happens here, not in the coordinator, so that it counts against the
 student's time limit like the rest of their grading (a submission built to make the
@@ -31,10 +40,12 @@ has answered, its graded notebooks may not be sanitised yet: a worker whose grad
 process was stopped or died sends none (:class:`.worker.RunResult`).
 """
 
+import functools
 import json
 import logging
 import os
 import resource
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -42,6 +53,7 @@ from pathlib import Path
 import course_lib.grading.lean  # noqa: F401 (first: it makes the imports below faster)
 
 # isort: split
+import nbformat
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
@@ -50,8 +62,10 @@ from traitlets.config.loader import PyFileConfigLoader
 from course_lib.grading import (
     execute,  # noqa: F401 (imported once, used by the config)
     gradebook,
+    preflight,
 )
 from course_lib.grading.sanitize import make_safe_to_show
+from course_lib.grading.worker import Workspace, load_received
 
 LOG_FORMAT = "[%(name)s | %(levelname)s] %(message)s"
 
@@ -93,7 +107,46 @@ def grade(root, assignment, student, ipc_prefix=None):
     return success, text
 
 
+@functools.cache
+def assignment_notebooks(source_dir, release_dir):
+    """``(sources, releases)``: ``{name: NotebookNode}`` of the assignment's notebooks."""
+    names = sorted(p.stem for p in Path(source_dir).glob("*.ipynb"))
+    read = functools.partial(nbformat.read, as_version=4)
+    return ({n: read(Path(source_dir) / f"{n}.ipynb") for n in names},
+            {n: read(Path(release_dir) / f"{n}.ipynb") for n in names})
+
+
+def check_and_stage(ws, source_dir, release_dir):
+    """Check the student's files in ``ws`` and stage what to grade; a Preflight."""
+    sources, releases = assignment_notebooks(source_dir, release_dir)
+    received = load_received(ws)
+    check = preflight.inspect_files(received, sources, releases)
+    preflight.stage(check, received, ws.submitted)
+    return check
+
+
+def handle(request, count):
+    """Answer one request (see the module doc) as a dict."""
+    ipc_prefix = None
+    if request.get("ipc_dir"):
+        ipc_prefix = os.path.join(request["ipc_dir"], f"p{os.getpid()}-{count}-ipc")
+    ws = Workspace(Path(request["root"]), request["student"], request["assignment"])
+    check = check_and_stage(ws, request["source_dir"], request["release_dir"])
+    success, log, withheld, record = True, "", [], None
+    if check.notebooks:
+        success, log = grade(ws.path, ws.assignment, ws.student, ipc_prefix)
+        withheld = make_safe_to_show(ws.autograded, request["release_dir"])
+        if success:
+            record = gradebook.read_submission(request["db_url"], ws.assignment, ws.student)
+    lines = ws.observations.read_text().splitlines() if ws.observations.is_file() else []
+    return {"success": success, "log": log, "preflight": check.summary(), "record": record,
+            "withheld": withheld, "observations": [json.loads(x) for x in lines]}
+
+
 def main():
+    memory_mb = int(sys.argv[sys.argv.index("--memory-mb") + 1])
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)  # the soft limit: kernels set their own
+    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 2**20, hard))
     # answers go to the original stdout; anything else printed here goes to stderr
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -101,23 +154,22 @@ def main():
     replies.flush()
     for count, line in enumerate(sys.stdin):
         request = json.loads(line)
-        ipc_prefix = None
-        if request.get("ipc_dir"):
-            ipc_prefix = os.path.join(request["ipc_dir"], f"p{os.getpid()}-{count}-ipc")
-        success, log = grade(request["root"], request["assignment"], request["student"],
-                             ipc_prefix)
-        root = Path(request["root"])
-        graded = root / "autograded" / request["student"] / request["assignment"]
-        withheld = make_safe_to_show(graded, request["release_dir"])
-        record = (gradebook.read_submission(request["db_url"], request["assignment"],
-                                            request["student"]) if success else None)
-        observed = root / "observations.jsonl"
-        lines = observed.read_text().splitlines() if observed.is_file() else []
+        try:
+            reply, failed = handle(request, count), False
+        except Exception as e:  # a bug of ours, or files too big for this process's memory
+            # what nbgrader wrote may not be sanitised yet: none of it goes back
+            shutil.rmtree(Workspace(Path(request["root"]), request["student"],
+                                    request["assignment"]).autograded, ignore_errors=True)
+            reply, failed = {"success": False, "preflight": None, "record": None,
+                             "withheld": [], "observations": [],
+                             "log": f"[ERROR] grading stopped: {type(e).__name__}: "
+                                    f"{str(e)[:500]}"}, True
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        replies.write(json.dumps({"success": success, "log": log, "record": record,
-                                  "withheld": withheld, "peak_mb": round(peak_mb),
-                                  "observations": [json.loads(x) for x in lines]}) + "\n")
+        reply.update(peak_mb=round(peak_mb), retiring=failed or peak_mb > memory_mb / 2)
+        replies.write(json.dumps(reply) + "\n")
         replies.flush()
+        if reply["retiring"]:
+            return
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ its own:
 
     <workspace>/nbgrader_config.py   the course's config, then the overrides below
     <workspace>/gradebook.db         a copy of the run's gradebook template (merged back later)
-    <workspace>/submitted/S/A/       the staged (preflighted) submission, never the original
+    <workspace>/received/            the student's files as read, unparsed (the job)
+    <workspace>/received.json        what was not read, and why
+    <workspace>/submitted/S/A/       what the grading process staged from them (preflight)
     <workspace>/autograded/S/A/      what nbgrader writes
 
 Starting nbgrader costs as much as grading PS4, so each Dask worker
@@ -44,6 +46,8 @@ class Limits:
     memory_mb: int = 2048  # the kernel's address space
     file_mb: int = 64  # the largest file the kernel may write
     max_file_mb: int = 50  # the largest submitted file that is read at all
+    max_submission_mb: int = 200  # the most one student's files may add up to
+    grader_memory_mb: int = 4096  # the grading process's address space (reading notebooks)
     max_cell_output: int = 1_000_000  # output characters kept per cell, all kinds
     max_notebook_output: int = 16_000_000  # output characters kept per notebook
 
@@ -53,6 +57,10 @@ class Workspace:
     path: Path
     student: str
     assignment: str
+
+    @property
+    def received(self):
+        return self.path / "received"
 
     @property
     def submitted(self):
@@ -107,23 +115,41 @@ def kernel_env(limits):
 
 
 def make_workspace(path, gradebook_template, job):
-    """Create the workspace folders, the gradebook copy and the staged submission.
+    """Create the workspace folders, the gradebook copy and the student's files.
 
-    ``job`` is a :class:`.cluster.Job`: the student's staged notebooks (text) and other
-    files (bytes). ``gradebook_template`` knows the assignment and no student.
+    ``job`` is a :class:`.cluster.Job`: the student's files as read, unparsed; the
+    grading process checks and stages them (:func:`.preflight.stage`).
+    ``gradebook_template`` knows the assignment and no student.
     """
     ws = Workspace(Path(path), job.student, job.assignment)
-    ws.submitted.mkdir(parents=True)
+    ws.received.mkdir(parents=True)
     shutil.copyfile(gradebook_template, ws.path / "gradebook.db")
-    for name, text in job.notebooks.items():
-        (ws.submitted / f"{name}.ipynb").write_text(text, encoding="utf-8")
-    for rel, data in job.files.items():
-        target = (ws.submitted / rel).resolve()
-        if ws.submitted.resolve() not in target.parents:
-            continue  # preflight lists relative paths inside the folder; never outside
+    save_received(job.received, ws)
+    return ws
+
+
+def save_received(received, ws):
+    """Write a :class:`.preflight.Received` into ``ws`` (:func:`load_received` reads it)."""
+    inside = ws.received.resolve()
+    for rel, data in received.files.items():
+        target = (ws.received / rel).resolve()
+        if inside not in target.parents:
+            continue  # read_folder gives relative paths inside the folder; never outside
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    return ws
+    (ws.path / "received.json").write_text(json.dumps(
+        {"files": sorted(received.files), "problems": received.problems,
+         "unreadable": received.unreadable}))
+
+
+def load_received(ws):
+    """The :class:`.preflight.Received` that :func:`save_received` wrote into ``ws``."""
+    from course_lib.grading.preflight import Received
+
+    saved = json.loads((ws.path / "received.json").read_text())
+    files = {rel: (ws.received / rel).read_bytes() for rel in saved["files"]
+             if (ws.received / rel).is_file()}
+    return Received(files, saved["problems"], saved["unreadable"])
 
 
 def grader_env(folder, limits, box=None):
@@ -190,6 +216,7 @@ class RunResult:
     record: dict | None = None  # the student's grades (:func:`.gradebook.read_submission`)
     answered: bool = False  # the process finished, sanitising included: its notebooks may go
     withheld: list = field(default_factory=list)  # why each unsanitisable notebook was deleted
+    preflight: dict | None = None  # what the process's check found (Preflight.summary)
 
 
 class GraderProcess:
@@ -197,16 +224,18 @@ class GraderProcess:
 
     :meth:`grade` sends it a workspace and waits at most ``Limits.student_timeout``.
     A process that overran or died is killed with everything it started (its process
-    group) and :attr:`alive` turns False: start a new one for the next student.
+    group) and :attr:`alive` turns False: start a new one for the next student. So does
+    one that grew past half its memory limit (``memory_mb``), once it has answered.
     """
 
     START_TIMEOUT = 300  # seconds to import nbgrader on a loaded machine
 
-    def __init__(self, env, cwd, ipc_dir=None):
+    def __init__(self, env, cwd, ipc_dir=None, memory_mb=Limits.grader_memory_mb):
         self.ipc_dir = ipc_dir
         self.stderr = open(Path(cwd) / f"grader-{time.monotonic_ns()}.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "course_lib.grading.serve"], cwd=cwd, env=env,
+            [sys.executable, "-m", "course_lib.grading.serve", "--memory-mb", str(memory_mb)],
+            cwd=cwd, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
             start_new_session=True)
         self.ready = False
@@ -223,11 +252,13 @@ class GraderProcess:
                 line = self.proc.stdout.readline()  # empty: the process died
                 return (json.loads(line) if line else None), False
 
-    def grade(self, ws, limits, release_dir):
-        """Grade the staged workspace ``ws``; return a :class:`RunResult`.
+    def grade(self, ws, limits, source_dir, release_dir):
+        """Check, stage and grade the student's files in ``ws``; return a :class:`RunResult`.
 
-        ``release_dir`` holds the released notebooks, against which the graded ones are
-        sanitised before they come back (:func:`.sanitize.make_safe_to_show`).
+        ``source_dir`` and ``release_dir`` hold the assignment's source and released
+        notebooks: the submission is checked against both (:mod:`.preflight`), and the
+        graded notebooks are sanitised against the release before they come back
+        (:func:`.sanitize.make_safe_to_show`).
         """
         start = time.monotonic()
         if not self.ready:
@@ -239,7 +270,7 @@ class GraderProcess:
             start = time.monotonic()
         request = {"root": str(ws.path), "db_url": ws.db_url, "assignment": ws.assignment,
                    "student": ws.student, "ipc_dir": self.ipc_dir,
-                   "release_dir": str(release_dir)}
+                   "source_dir": str(source_dir), "release_dir": str(release_dir)}
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
@@ -249,9 +280,12 @@ class GraderProcess:
             reply, timed_out = self._reply(start + limits.student_timeout)
         seconds = time.monotonic() - start
         if reply is not None:
+            if reply.get("retiring"):  # it grew too big and exits: the next student gets a new one
+                self.close()
             return RunResult(0 if reply["success"] else 1, reply["log"], seconds,
                              reply.get("observations", []), reply.get("peak_mb"),
-                             reply.get("record"), True, reply.get("withheld", []))
+                             reply.get("record"), True, reply.get("withheld", []),
+                             reply.get("preflight"))
         self.kill()
         if timed_out:
             return RunResult(None, "", seconds)
