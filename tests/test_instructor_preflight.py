@@ -73,6 +73,28 @@ def test_huge_file_is_not_copied(tmp_path, notebooks):
     assert result.files == [] and "weights.npy is 1024 MB" in result.problems[0]
 
 
+def test_reading_is_bytes_only_and_bounded(tmp_path, notebooks, monkeypatch):
+    """The coordinator's step parses nothing; files past the limits are not read."""
+    monkeypatch.setattr(preflight, "MAX_FILES", 4)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    (folder / f"{fx.ASSIGNMENT}.ipynb").write_bytes(b"not json at all")
+    for i in range(6):
+        (folder / f"data{i}.txt").write_bytes(b"x" * 10)
+    (folder / "link.txt").symlink_to(folder / "data0.txt")
+    received = preflight.read_folder(folder, max_bytes=100, max_total_bytes=1000)
+    assert received.files[f"{fx.ASSIGNMENT}.ipynb"] == b"not json at all"  # unparsed
+    assert len(received.files) == 4
+    assert "3 more files (not read: at most 4 are)" in received.problems  # notebook first
+    assert "link.txt is a symbolic link (not read)" in received.problems
+    over = preflight.read_folder(folder, max_bytes=100, max_total_bytes=25)
+    assert sorted(over.files) == ["data0.txt", f"{fx.ASSIGNMENT}.ipynb"]  # 15 + 10 bytes
+    assert "data1.txt would bring the submission over 0 MB (not read)" in over.problems
+    checked = preflight.inspect_files(received, *notebooks)  # the grading process's step
+    assert checked.unreadable == [fx.ASSIGNMENT]
+    assert any("not valid JSON" in p for p in checked.problems)
+
+
 def test_duplicated_grade_ids_keep_the_last_cell(tmp_path, notebooks):
     result = check(tmp_path, notebooks, "duplicated-ids")
     nb = result.notebooks[fx.ASSIGNMENT]

@@ -233,20 +233,33 @@ def scan_for_tampering(source):
     return sorted(set(reasons))
 
 
+MAX_FILES = 1000  # files read from one submission (a course's have a handful)
+
+
 def read_folder(folder, max_bytes, max_total_bytes):
     """Read the files of ``folder`` (submitted/<student>/<assignment>) as a :class:`Received`.
 
     Only bytes are read, nothing parsed: hidden files and folders are skipped, symbolic
     links are not followed, a file over ``max_bytes`` is not read, and neither is any file
-    once the files read reach ``max_total_bytes``.
+    once the files read reach ``max_total_bytes`` or :data:`MAX_FILES`. The notebooks at
+    the top of the folder, which are what is graded, are read first.
     """
     folder = Path(folder)
-    received, total = Received(), 0
-    for path in sorted(folder.rglob("*")):
+    received, total, skipped = Received(), 0, 0
+
+    def notebooks_first(path):
+        return path.suffix != ".ipynb" or path.parent != folder, str(path)
+
+    for path in sorted(folder.rglob("*"), key=notebooks_first):
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or path.is_dir():
             continue
         is_notebook = path.suffix == ".ipynb" and len(rel.parts) == 1
+        if len(received.files) == MAX_FILES and not path.is_symlink():
+            skipped += 1
+            if is_notebook:
+                received.unreadable.append(path.stem)
+            continue
         size = 0 if path.is_symlink() else path.stat().st_size
         why = ("is a symbolic link" if path.is_symlink() else
                f"is {size / 2**20:.0f} MB (limit {max_bytes / 2**20:.0f} MB)"
@@ -260,6 +273,8 @@ def read_folder(folder, max_bytes, max_total_bytes):
         received.problems.append(f"{rel} {why} (not read)")
         if is_notebook:
             received.unreadable.append(path.stem)
+    if skipped:
+        received.problems.append(f"{skipped} more files (not read: at most {MAX_FILES} are)")
     return received
 
 
