@@ -81,7 +81,34 @@ INLINE = {
         "            'W2': np.array([[1.0], [1.0]]), 'b2': np.array([-0.5])}"),
 }
 
-CORRECT = {"textbook": TEXTBOOK, "einsum": EINSUM, "inline": INLINE}
+# containers and precisions numpy and the standard library hand out (fairness review):
+# a namedtuple of gradients, an extended-precision sigmoid, OrderedDict and defaultdict
+# gradients and parameters. Each is what the task asks for, as a subclass or wider dtype.
+SUBCLASSES = {
+    "linear_backward": (
+        "import collections\n\n"
+        "Grads = collections.namedtuple('Grads', 'dx dW db')\n\n\n"
+        "def linear_backward(dout, x, W, b):\n"
+        "    return Grads(dout @ W.T, x.T @ dout, dout.sum(axis=0))"),
+    "sigmoid": (
+        "def sigmoid_forward(x):\n"
+        "    with np.errstate(over='ignore'):\n"
+        "        return 1 / (1 + np.exp(-np.asarray(x, dtype=np.longdouble)))\n\n\n"
+        "def sigmoid_backward(dout, x):\n    s = sigmoid_forward(x)\n"
+        "    return dout * s * (1 - s)"),
+    "two_layer_loss": INLINE["two_layer_loss"].replace(
+        "    grads = {'W2': h.T.dot(ds), 'b2': ds.sum(axis=0)}\n",
+        "    grads = __import__('collections').defaultdict(float)\n"
+        "    grads['W2'], grads['b2'] = h.T.dot(ds), ds.sum(axis=0)\n"),
+    "train_spirals": (
+        "from collections import OrderedDict\n\n\n"
+        "def train_spirals(X, y):\n    params = init_params(2, 64, 2, rng=0)\n"
+        "    train(params, X, y, epochs=150, lr=0.1, batch_size=32, momentum=0.9, rng=0)\n"
+        "    return OrderedDict((k, params[k]) for k in ('W1', 'b1', 'W2', 'b2'))"),
+}
+
+CORRECT = {"textbook": TEXTBOOK, "einsum": EINSUM, "inline": INLINE,
+           "subclasses": SUBCLASSES}
 
 
 def _bug(grade_id, source, fails, message):

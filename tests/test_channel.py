@@ -155,3 +155,73 @@ def test_a_test_binds_only_the_names_it_reads_from_the_notebook():
     namespace = harness._namespace(message, link=None)
     assert isinstance(namespace["square"], harness.StudentFunction)
     assert not {"abs", "np", "extra"} & set(namespace)
+
+
+def test_containers_correct_code_returns_cross_as_the_plain_ones():
+    """namedtuple, OrderedDict, defaultdict: a plain tuple/dict of the same items arrives."""
+    import collections
+
+    grads = collections.namedtuple("Grads", "dx dW db")(np.ones(2), np.zeros((2, 1)), 3.0)
+    back = channel.decode(channel.encode(grads))
+    assert type(back) is tuple and len(back) == 3
+    assert same(back, (np.ones(2), np.zeros((2, 1)), 3.0))
+
+    ordered = collections.OrderedDict([("W1", np.arange(3.0)), ("b1", np.zeros(3))])
+    ordered.move_to_end("W1")
+    back = channel.decode(channel.encode(ordered))
+    assert type(back) is dict and list(back) == ["b1", "W1"]
+    assert same(back, {"b1": np.zeros(3), "W1": np.arange(3.0)})
+
+    default = collections.defaultdict(float, {"W2": np.eye(2)})
+    back = channel.decode(channel.encode([default]))
+    assert type(back) is list and type(back[0]) is dict and same(back[0], {"W2": np.eye(2)})
+
+    class Row(list):
+        pass
+
+    back = channel.decode(channel.encode(Row([1, 2.5])))
+    assert type(back) is list and back == [1, 2.5]
+
+
+def test_extended_precision_arrives_as_double():
+    x = np.array([0.1, -2.0, np.inf], dtype=np.longdouble)
+    back = channel.decode(channel.encode({"s": x, "scalar": np.longdouble(0.5)}))
+    assert back["s"].dtype == np.float64
+    np.testing.assert_array_equal(back["s"], np.array([0.1, -2.0, np.inf]))
+    assert type(back["scalar"]) is np.float64 and back["scalar"] == 0.5
+    z = np.array([1 + 2j], dtype=np.clongdouble)
+    back = channel.decode(channel.encode(z))
+    assert back.dtype == np.complex128 and back[0] == 1 + 2j
+
+
+def test_converting_containers_lets_nothing_else_across():
+    """Only the containers are unwrapped: what they hold is checked as before, and the
+    receiver still refuses an extended-precision array or any non-plain tag."""
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+    with pytest.raises(channel.Unsendable, match="Student object"):
+        channel.encode(Pair(1, Student()))
+    with pytest.raises(channel.Unsendable, match="dict key that is a tuple"):
+        channel.encode(collections.OrderedDict({(1, 2): 3}))
+    with pytest.raises(channel.ChannelError):
+        channel.decode(json.dumps(array(dtype=np.dtype(np.longdouble).str,
+                                        data=b"\0" * 2 * np.dtype(np.longdouble).itemsize)))
+
+
+def test_a_directional_report_crosses():
+    """check_gradients' directional reports hold plain bools (JSON refuses numpy's)."""
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    dout = rng.standard_normal((4, 2))
+    report = check_gradients(lambda: np.sum((x @ W) * dout), {"x": x, "W": W},
+                             {"x": dout @ W.T, "W": x.T @ dout}, method="directional")
+    assert all(type(c.ok) is bool for c in report.checks)
+    back = channel.decode(channel.encode(report))
+    assert back == report and back.ok and back.method == "directional"
+    forged = type(report)(checks=tuple(
+        type(c)(c.name, c.shape, np.float64(c.max_rel_error), c.worst_index, c.analytic,
+                c.numeric, np.bool_(True)) for c in report.checks), method="directional",
+        tol=report.tol)
+    back = channel.decode(channel.encode(forged))
+    assert back.method == "directional" and all(type(c.ok) is bool for c in back.checks)

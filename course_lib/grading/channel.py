@@ -2,8 +2,14 @@
 
 What crosses (either way): ``None``, ``bool``, ``int``, ``float`` (NaN and inf too),
 ``complex``, ``str``, numpy arrays and scalars of a numeric or boolean dtype, and
-``tuple``/``list``/``dict`` of these (dict keys: str, int, float, bool or None). Two more
-kinds have a meaning of their own:
+``tuple``/``list``/``dict`` of these (dict keys: str, int, float, bool or None). A few
+values correct code returns are sent as the plain value they stand for, and arrive as
+that: a subclass of ``tuple``, ``list`` or ``dict`` (a ``namedtuple``, an ``OrderedDict``,
+a ``defaultdict``) as a plain ``tuple``, ``list`` or ``dict`` of its items, and numpy's
+extended precision (``longdouble``, ``clongdouble``: ``float128``, ``complex256``) as
+``float64``/``complex128``. Only the sender converts: the receiver still builds nothing
+but builtin containers and fresh arrays of the dtypes above. Two more kinds have a
+meaning of their own:
 
 * a *callback*: a function of the test process handed to the student's code. It crosses
   as ``{"$": "callback", "id": k}``; the receiver turns it into a stub that asks the
@@ -30,6 +36,7 @@ import numpy as np
 MAX_DEPTH = 32
 MAX_MESSAGE_CHARS = 3 * 2**20  # JSON text (about 2.2 MiB of array data): under ZMQ_MESSAGE
 DTYPES = frozenset("?bBhHiIlLqQefdFD")  # numpy type chars: bool, ints, floats, complex
+WIDENED = {"g": np.float64, "G": np.complex128}  # extended precision: sent as double
 KEY_TYPES = (str, int, float, bool, type(None))
 
 
@@ -57,6 +64,8 @@ def _float(value):
 
 def _array(value):
     value = np.asarray(value)
+    if value.dtype.char in WIDENED:
+        value = value.astype(WIDENED[value.dtype.char])
     if value.dtype.char not in DTYPES:
         raise Unsendable(f"a numpy array of dtype {value.dtype} (only numbers and booleans "
                          "cross)")
@@ -66,11 +75,15 @@ def _array(value):
 
 
 def _report(report):
-    checks = [{"name": c.name, "shape": list(c.shape), "max_rel_error": _float(c.max_rel_error),
-               "worst_index": None if c.worst_index is None else list(c.worst_index),
-               "analytic": _float(c.analytic), "numeric": _float(c.numeric), "ok": c.ok}
+    checks = [{"name": c.name, "shape": [int(n) for n in c.shape],
+               "max_rel_error": _float(float(c.max_rel_error)),
+               "worst_index": None if c.worst_index is None else [int(i) for i in
+                                                                  c.worst_index],
+               "analytic": _float(float(c.analytic)), "numeric": _float(float(c.numeric)),
+               "ok": bool(c.ok)}  # a numpy bool (a comparison's result) is not JSON
               for c in report.checks]
-    return {"$": "GradcheckReport", "method": report.method, "tol": _float(report.tol),
+    return {"$": "GradcheckReport", "method": str(report.method),
+            "tol": _float(float(report.tol)),
             "checks": checks}
 
 
@@ -97,10 +110,10 @@ def to_plain(value, callbacks=None, depth=0):
 
     if kind is GradcheckReport:
         return _report(value)
-    if kind in (list, tuple):
+    if isinstance(value, list | tuple):  # a namedtuple crosses as the tuple of its fields
         items = [to_plain(v, callbacks, depth + 1) for v in value]
-        return items if kind is list else {"$": "tuple", "v": items}
-    if kind is dict:
+        return items if isinstance(value, list) else {"$": "tuple", "v": items}
+    if isinstance(value, dict):  # OrderedDict, defaultdict: the dict of their items
         pairs = []
         for k, v in value.items():
             if type(k) not in KEY_TYPES:

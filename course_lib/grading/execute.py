@@ -284,7 +284,9 @@ class SplitExecute(Execute):
         self._cell_notes = set()
         self._agent = None  # the AgentListener of the current kernel
         self._needs_reset = True  # IPython's transformers before the next answer cell
-        self._hidden_ran = False  # a hidden test has run: student messages are withheld
+        # a hidden test passed its inputs to the student's code: from then on, what the
+        # student's code writes (messages, a failed cell's error) is withheld
+        self._hidden_ran = False
         self._last_reply = None
         self.store_widget_state = False
         self.shutdown_kernel = "immediate"  # nothing in the sandboxed kernel needs saving
@@ -445,7 +447,15 @@ class SplitExecute(Execute):
         self._ran.append(cell_index)
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if errors:
-            message = f"{errors[-1].get('ename', '')}: {errors[-1].get('evalue', '')}"
+            ename = str(errors[-1].get("ename", ""))
+            ename = ename if harness.IDENTIFIER.fullmatch(ename) else "an exception"
+            if self._hidden_ran:  # a later test repeats this; the cell's own output is
+                # withheld from the feedback (safe_feedback), and so is its message here
+                message = (f"{ename} (its message is not shown: the cell ran after hidden "
+                           "tests passed their inputs to your code, which could have kept "
+                           "them; run the cell in your notebook to see the message)")
+            else:
+                message = f"{ename}: {errors[-1].get('evalue', '')}"
             self._failed_cells.append((where, f"raised {message[:500]}",
                                        bound_names(cell.source)))
         return cell
@@ -571,8 +581,12 @@ class SplitExecute(Execute):
             self._tester.send(op="run", label=grade_id, source=source, imports=self._imports,
                               names=described, why_missing=self._why_missing(names),
                               after_hidden=self._hidden_ran)
-            self._hidden_ran = self._hidden_ran or harness.HIDDEN_BEGIN in source
+            before, self._hidden_ran = (self._hidden_ran,
+                                        self._hidden_ran or harness.HIDDEN_BEGIN in source)
             outcome = await self._serve_test(serving, deadline)
+            # the test process says whether its hidden lines passed data to the kernel;
+            # until it says so (it may never: an overrun), assume they did
+            self._hidden_ran = before or outcome.get("hidden_called") is not False
         except (TestProcessError, _Overran) as e:
             if isinstance(e, _Overran):
                 self._tester.kill()

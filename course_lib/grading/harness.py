@@ -25,8 +25,16 @@ test process -> grader
 The grade is that outcome: the test ran to its end (passed) or raised. Student values
 arrive as plain data (:mod:`course_lib.grading.channel`); a student function is a
 :class:`StudentFunction` that asks the grader to call it by name. Only the names the
-test reads from the notebook are bound (never a builtin), and when the student's code
-raises inside a hidden test, its message is not shown: it could carry the hidden inputs.
+test reads from the notebook are bound (never a builtin).
+
+What the student's side wrote (an exception's message, what a returned object was) is
+shown unless it could carry a hidden test's inputs: when the student's code raised while
+a hidden test ran (a line between nbgrader's hidden-test markers called it), and once a
+hidden test has passed inputs to the student's code (``done`` says ``hidden_called``; the
+grader then sends ``after_hidden`` with every later test): that code could have kept them
+and write them into any later message. A withheld message still says which of the
+student's functions it came from and, for an exception, its type, and why it is withheld.
+Failure messages the test itself writes (an ``AssertionError`` of a check) are shown.
 """
 
 import ast
@@ -81,11 +89,27 @@ class StudentKernelStopped(Exception):
 
 
 class StudentDataError(AssertionError):
-    """What the student's function returned cannot be read (its text comes from them)."""
+    """What the student's function returned cannot be read (its text comes from them).
+
+    ``function``: the student's function; ``plain``: the message without anything the
+    student's side wrote (shown when the full message is withheld).
+    """
+
+    def __init__(self, message, function="", plain=""):
+        super().__init__(message)
+        self.function, self.plain = function, plain or message
 
 
 class NotReceived(Exception):
-    """A notebook value that the grader cannot read (not plain data)."""
+    """A notebook value that the grader cannot read (not plain data); ``plain`` as above."""
+
+    def __init__(self, message, plain=""):
+        super().__init__(message)
+        self.plain = plain or message
+
+
+PLAIN_DATA = ("numpy arrays, numbers, strings, booleans, None and tuples, lists and dicts "
+              "of these")
 
 
 class Link:
@@ -94,6 +118,8 @@ class Link:
     def __init__(self, reader, writer):
         self.reader, self.writer = reader, writer
         self.callbacks = []
+        self.test = None  # (code filename, hidden line numbers) of the running test
+        self.hidden_called = False  # a hidden line of it passed data to the student's code
 
     def send(self, **message):
         self.writer.write(json.dumps(message) + "\n")
@@ -108,6 +134,8 @@ class Link:
     def call(self, name, args, kwargs):
         """Call the student's ``name``; serve callbacks until its answer comes."""
         first = len(self.callbacks)
+        if not self.hidden_called and self._in_hidden_line():
+            self.hidden_called = True
         try:
             request = channel.encode({"args": args, "kwargs": kwargs}, self.callbacks)
             self.send(op="call", name=name, request=request)
@@ -119,6 +147,18 @@ class Link:
                     return self._answer(name, message, [list(args), kwargs])
         finally:
             del self.callbacks[first:]
+
+    def _in_hidden_line(self):
+        """Whether the running test's code is at a hidden line (in this call's callers)."""
+        if self.test is None:
+            return False
+        filename, hidden = self.test
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == filename and frame.f_lineno in hidden:
+                return True
+            frame = frame.f_back
+        return False
 
     def _run_callback(self, request):
         try:
@@ -141,7 +181,7 @@ class Link:
                 raise channel.ChannelError("an answer that is not an object")
         except (ValueError, TypeError, KeyError, RecursionError) as e:
             raise StudentDataError(f"calling {name} gave an answer the grader cannot read "
-                                 f"({type(e).__name__})") from None
+                                   f"({type(e).__name__})", name) from None
         if "error" in answer:
             error = answer["error"] if isinstance(answer["error"], dict) else {}
             ename = str(error.get("ename", ""))
@@ -150,13 +190,15 @@ class Link:
         if "unsendable" in answer:
             raise StudentDataError(
                 f"{name} returned {str(answer['unsendable'])[:200]}; the grader receives "
-                "only numpy arrays, numbers, strings, booleans, None and tuples, lists and "
-                "dicts of these")
+                f"only {PLAIN_DATA}", name,
+                f"{name} returned something the grader cannot receive; it receives only "
+                f"{PLAIN_DATA}")
         try:
             value = channel.from_plain(answer.get("value"))
             _write_back(arguments, answer.get("changed") or [])
         except (channel.ChannelError, RecursionError, TypeError, ValueError) as e:
-            raise StudentDataError(f"{name} returned data the grader cannot read: {e}") from None
+            raise StudentDataError(f"{name} returned data the grader cannot read: {e}", name,
+                                   f"{name} returned data the grader cannot read") from None
         return value
 
 
@@ -219,12 +261,13 @@ def _namespace(message, link):
                 namespace[name] = channel.from_plain(info.get("value"))
             except (channel.ChannelError, RecursionError) as e:
                 unavailable[name] = NotReceived(f"{name} holds data the grader cannot read: "
-                                                f"{e}")
+                                                f"{e}", f"{name} holds data the grader "
+                                                "cannot read")
         elif kind == "unsendable":
             unavailable[name] = NotReceived(
                 f"{name} holds {str(info.get('what'))[:200]}; the grader can read only "
-                "numpy arrays, numbers, strings, booleans, None and tuples, lists and dicts "
-                "of these")
+                f"{PLAIN_DATA}", f"{name} holds something the grader cannot read; it can "
+                f"read only {PLAIN_DATA}")
     for name, why in message.get("why_missing", {}).items():
         if name not in namespace and name not in unavailable:
             unavailable[name] = NameError(f"name {name!r} is not defined: {why}")
@@ -248,9 +291,12 @@ def _trusted_import(module, attr):
 
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-HIDDEN_NOTE = "(its message is not shown: this is a hidden test)"
-AFTER_HIDDEN_NOTE = ("(its message is not shown: hidden tests ran before this one, and "
-                     "your code could have kept their inputs)")
+HIDDEN_NOTE = ("its message is not shown: this is a hidden test, and the message could "
+               "reveal its inputs")
+AFTER_HIDDEN_NOTE = ("its message is not shown: hidden tests ran before this one and passed "
+                     "their inputs to your code, so a message written after them could "
+                     "carry those inputs. This test is visible: run its cell in your "
+                     "notebook to see the message")
 
 
 def _hidden_lines(source):
@@ -276,33 +322,48 @@ def _line_of(error, message):
     return line
 
 
+def _student_error(e, note):
+    """The ``done`` fields for what the student's side raised or sent; ``note``: why its
+    own text is withheld (None: shown). The function's name and the exception's type are
+    the grader's own knowledge (the type a name of at most 80 characters) and are kept."""
+    if isinstance(e, StudentCodeError):
+        shown = e.evalue if note is None or not e.evalue else f"({note})"
+        return {"ename": e.ename,
+                "evalue": f"raised by your {e.function}" + (f": {shown}" if shown else "")}
+    text = str(e)[:MAX_MESSAGE] if note is None else f"{e.plain} ({note})"
+    return {"ename": type(e).__name__, "evalue": text}
+
+
 def run_test(message, link):
-    """Run one test cell; return the ``done`` message's fields."""
+    """Run one test cell; return the ``done`` message's fields.
+
+    ``hidden_called``: whether a hidden line passed data to the student's code.
+    """
     printed = io.StringIO()
+    hidden = _hidden_lines(message["source"])
+    filename = f"<test {message['label']}>"
+    link.test, link.hidden_called = (filename, frozenset(hidden)), False
     try:
-        code = compile(message["source"], f"<test {message['label']}>", "exec")
+        code = compile(message["source"], filename, "exec")
         namespace = _namespace(message, link)
         with contextlib.redirect_stdout(printed):
             exec(code, namespace)
     except (StudentCodeError, StudentDataError, NotReceived) as e:
-        # text the student's side wrote (an error message, a class name): on a hidden
-        # line, or once any hidden test has run (the student's code may have kept its
-        # inputs), it could carry a hidden test's inputs, so only its kind is shown
-        note = (HIDDEN_NOTE if _line_of(e, message) in _hidden_lines(message["source"])
-                else AFTER_HIDDEN_NOTE if message.get("after_hidden") else None)
-        if isinstance(e, StudentCodeError):
-            shown = note if note and e.evalue else e.evalue  # an empty message hides nothing
-            outcome = {"passed": False, "ename": e.ename,
-                       "evalue": f"raised by your {e.function}" + (f": {shown}" if shown
-                                                                    else "")}
-        else:
-            outcome = {"passed": False, "ename": type(e).__name__,
-                       "evalue": note or str(e)[:MAX_MESSAGE]}
+        # text the student's side wrote (an error message, a class name) is withheld when
+        # it could carry a hidden test's inputs: raised on a hidden line, or once a hidden
+        # test passed its inputs to the student's code, which could have kept them
+        note = (HIDDEN_NOTE if _line_of(e, message) in hidden
+                else AFTER_HIDDEN_NOTE if message.get("after_hidden") or link.hidden_called
+                else None)
+        outcome = {"passed": False, **_student_error(e, note)}
     except Exception as e:  # the test failed: that is its grade
         outcome = {"passed": False, "ename": type(e).__name__, "evalue": str(e)[:MAX_MESSAGE]}
     else:
         outcome = {"passed": True}
-    return {**outcome, "stdout": printed.getvalue()[:MAX_TEST_OUTPUT]}
+    finally:
+        link.test = None
+    return {**outcome, "stdout": printed.getvalue()[:MAX_TEST_OUTPUT],
+            "hidden_called": link.hidden_called}
 
 
 def main():
