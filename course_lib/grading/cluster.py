@@ -166,7 +166,10 @@ def local_cluster(workers):
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    # no dashboard, so no use for the workers' statistical profiler (a stack sample of
+    # every thread each 10 ms, on the CPUs the students' grading needs)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.worker.profile.enabled": False}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                             dashboard_address=None, memory_limit=0,
                             silence_logs=logging.ERROR, security=True)
