@@ -523,6 +523,19 @@ def leak_via_class_name(folder, release):
         "    return x * x")}))
 
 
+def leak_via_exception_name(folder, release):
+    """Correct answers, except that for a hidden test's input ``square`` raises an exception
+    of a class named after that input (``LEAK_m2p0_5p0``): the type's name would carry it."""
+    _write(folder, answer(release, {**GOOD, "square": (
+        "import numpy as np\n"
+        "def square(x):\n"
+        "    if isinstance(x, np.ndarray) and x.tolist() not in ([0.0, 1.0, 2.0],):\n"
+        "        name = 'LEAK_' + '_'.join(str(v).replace('-', 'm').replace('.', 'p')\n"
+        "                                  for v in x.tolist())\n"
+        "        raise type(name, (Exception,), {})()\n"
+        "    return x * x")}))
+
+
 def empty_answers(folder, release):
     """Both answers wrong; arrays answered with empty arrays, which bare ``np.allclose``
     (broadcasting) and ``assert_allclose`` against a scalar would accept."""
@@ -541,7 +554,7 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
     builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module,
     agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_across_tests, leak_via_class_name,
-    empty_answers)}
+    leak_via_exception_name, empty_answers)}
 
 
 # A Dask task for tests (importable by the workers): the worker grading VICTIM dies.

@@ -131,6 +131,7 @@ def _expected(name, reference, release_nb):
         "leak-hidden-inputs": good - points(release_nb, "test_square_hidden"),
         "leak-across-tests": good - points(release_nb, "test_mean"),
         "leak-via-class-name": good - points(release_nb, "test_square_hidden"),
+        "leak-via-exception-name": good - points(release_nb, "test_square_hidden"),
         "empty-answers": 0,
     }[name]
 
@@ -159,7 +160,7 @@ STATUS = {
     "giant-answer": "ok", "socket-flood": "ok", "socket-stall": "test failed to run",
     "shadowed-startup": "ok", "own-module": "ok", "agent-hijack": "ok",
     "runtime-dir-write": "ok", "leak-hidden-inputs": "ok", "leak-across-tests": "ok",
-    "leak-via-class-name": "ok", "empty-answers": "ok",
+    "leak-via-class-name": "ok", "leak-via-exception-name": "ok", "empty-answers": "ok",
 }
 PROBLEM = {
     "ignores-interrupt": "ignored the interrupt, so the grader stopped the kernel",
@@ -230,7 +231,8 @@ def test_a_flood_on_the_agents_socket_fails_only_that_call(graded_class):
     assert "test_mean" not in errors
 
 
-@pytest.mark.parametrize("name", ["leak-hidden-inputs", "leak-via-class-name"])
+@pytest.mark.parametrize("name", ["leak-hidden-inputs", "leak-via-class-name",
+                                  "leak-via-exception-name"])
 def test_a_hidden_tests_inputs_do_not_leak_through_what_the_student_sends(graded_class,
                                                                           name):
     course, _, _, _ = graded_class
@@ -268,7 +270,8 @@ def test_feedback_shows_hidden_failures_not_hidden_code(graded_class, release_nb
     source = course.source_notebook(fx.ASSIGNMENT, fx.ASSIGNMENT)
     hidden = next(c.source for c in source.cells
                   if c.metadata.get("nbgrader", {}).get("grade_id") == "test_square_hidden")
-    assert "square(-2) should be 4" in page  # the hidden test's failure message
+    # the hidden test's failure message, without the numbers that are its inputs
+    assert "square(…) should be …" in page and "square(-2)" not in page
     for line in hidden.splitlines()[2:-1]:  # its code, between the BEGIN/END markers
         assert line not in page
     assert "np.array([-2.0, 5.0])" not in page

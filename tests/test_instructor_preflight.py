@@ -4,6 +4,7 @@ Each case is one writer in tests/grading_fixtures.py; the source and release not
 are the fixture's, and the release is made from the source the way nbgrader does.
 """
 
+import os
 import zipfile
 
 import grading_fixtures as fx
@@ -78,21 +79,47 @@ def test_reading_is_bytes_only_and_bounded(tmp_path, notebooks, monkeypatch):
     monkeypatch.setattr(preflight, "MAX_FILES", 4)
     folder = tmp_path / "many"
     folder.mkdir()
-    (folder / f"{fx.ASSIGNMENT}.ipynb").write_bytes(b"not json at all")
+    (folder / f"{fx.ASSIGNMENT}.ipynb").write_bytes(b"not json at all")  # 15 bytes
     for i in range(6):
         (folder / f"data{i}.txt").write_bytes(b"x" * 10)
-    (folder / "link.txt").symlink_to(folder / "data0.txt")
     received = preflight.read_folder(folder, max_bytes=100, max_total_bytes=1000)
     assert received.files[f"{fx.ASSIGNMENT}.ipynb"] == b"not json at all"  # unparsed
-    assert len(received.files) == 4
-    assert "3 more files (not read: at most 4 are)" in received.problems  # notebook first
-    assert "link.txt is a symbolic link (not read)" in received.problems
+    assert sorted(received.files) == ["data0.txt", "data1.txt", "data2.txt",
+                                      f"{fx.ASSIGNMENT}.ipynb"]  # the notebook first
+    assert received.problems == ["more files than are read (at most 4 files and 10000 "
+                                 "entries in all): the rest not read"]
     over = preflight.read_folder(folder, max_bytes=100, max_total_bytes=25)
     assert sorted(over.files) == ["data0.txt", f"{fx.ASSIGNMENT}.ipynb"]  # 15 + 10 bytes
     assert "data1.txt would bring the submission over 0 MB (not read)" in over.problems
     checked = preflight.inspect_files(received, *notebooks)  # the grading process's step
     assert checked.unreadable == [fx.ASSIGNMENT]
     assert any("not valid JSON" in p for p in checked.problems)
+
+
+def test_a_huge_folder_is_not_listed_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(preflight, "MAX_ENTRIES", 5)
+    folder = tmp_path / "deep"
+    (folder / "a" / "b").mkdir(parents=True)
+    for i in range(8):
+        (folder / "a" / "b" / f"f{i}").write_bytes(b"1")
+    received = preflight.read_folder(folder, max_bytes=100, max_total_bytes=1000)
+    assert sorted(received.files) == ["a/b/f0", "a/b/f1", "a/b/f2"]  # a, a/b, 3 files
+    assert received.problems[-1].startswith("more files than are read")
+
+
+def test_pipes_links_and_undecodable_names_are_handled(tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    os.mkfifo(folder / "notes.txt")  # reading it would wait for a writer forever
+    (folder / "link.txt").symlink_to("/etc/passwd")
+    (folder / "dir-link").symlink_to(tmp_path)
+    odd = os.fsdecode(b"data\xff.txt")  # not UTF-8: held as a lone surrogate
+    (folder / odd).write_bytes(b"kept")
+    received = preflight.read_folder(folder, max_bytes=100, max_total_bytes=1000)
+    assert received.files == {odd: b"kept"}
+    assert sorted(received.problems) == ["dir-link is a symbolic link (not read)",
+                                         "link.txt is a symbolic link (not read)",
+                                         "notes.txt is not a regular file (not read)"]
 
 
 def test_duplicated_grade_ids_keep_the_last_cell(tmp_path, notebooks):

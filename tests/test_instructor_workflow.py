@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 ANSWER_ID = "explain"
 HIDDEN_CODE = "square(np.array([-2.0, 5.0]))"  # in the hidden test's source only
-HIDDEN_MESSAGE = "square(-2) should be 4"  # the hidden test's message: students may see it
+HIDDEN_MESSAGE = "square(…) should be …"  # the hidden test's message, its numbers hidden
 VENV_BIN = Path(sys.executable).parent
 
 

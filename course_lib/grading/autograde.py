@@ -164,16 +164,6 @@ def _settle(course, assignment, student, check, run):
         return _failed(course, assignment, student, "merging the grades", e)
 
 
-def _read(course, assignment, student, limits):
-    """``(Received, None)`` of the student's files, bytes only; or ``(None, error)``."""
-    try:
-        return preflight.read_folder(course.submitted(assignment, student),
-                                     limits.max_file_mb * 2**20,
-                                     limits.max_submission_mb * 2**20), None
-    except Exception as e:  # a file no reader expected: this student's problem only
-        return None, e
-
-
 def _has_notebook(received):
     return any(PurePosixPath(rel).suffix == ".ipynb" and "/" not in rel
                for rel in received.files)
@@ -211,11 +201,13 @@ def _bundle(course, assignment, sources, limits, unsafe):
 
 
 def _digest(run_digest, received):
+    """A digest of what is graded. Names are the file system's: any bytes, which Python
+    holds as lone surrogates (``b"\\xff"`` as ``"\\udcff"``) and UTF-8 cannot encode as is."""
     h = hashlib.sha256(run_digest.encode())
     for rel, data in sorted(received.files.items()):
-        h.update(f"\0{rel}\0".encode() + data)
+        h.update(f"\0{rel}\0".encode("utf-8", "surrogatepass") + data)
     for problem in received.problems:  # a file left out, which a limit may let in later
-        h.update(f"\0{problem}".encode())
+        h.update(f"\0{problem}".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
@@ -309,17 +301,20 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
 
         for s in students:  # each student is sent as soon as read: reading overlaps grading
             merge(keep=grading.window - 1)
-            received, error = _read(course, assignment, s, limits)
-            if error is not None:
-                record(s, _failed(course, assignment, s, "reading the submission", error))
+            try:  # whatever a student's files break here is that student's problem only
+                received = preflight.read_folder(course.submitted(assignment, s),
+                                                 limits.max_file_mb * 2**20,
+                                                 limits.max_submission_mb * 2**20)
+                if not _has_notebook(received):  # nothing to run, nothing to parse
+                    check = preflight.inspect_files(received, sources, releases)
+                    record(s, _settle(course, assignment, s, check, None))
+                    continue
+                digests[s] = _digest(run_digest, received)
+                done = None if force else status.finished(s, digests[s])
+                marks = done and gradebook.marks(course.db_url, assignment, s)
+            except Exception as e:
+                record(s, _failed(course, assignment, s, "reading the submission", e))
                 continue
-            if not _has_notebook(received):  # nothing to run, nothing to parse
-                check = preflight.inspect_files(received, sources, releases)
-                record(s, _settle(course, assignment, s, check, None))
-                continue
-            digests[s] = _digest(run_digest, received)
-            done = None if force else status.finished(s, digests[s])
-            marks = done and gradebook.marks(course.db_url, assignment, s)
             if marks:  # graded already; the gradebook may hold hand grades since
                 done.score, done.max_score, done.pending = (marks.score, marks.max_score,
                                                             marks.pending)

@@ -447,8 +447,7 @@ class SplitExecute(Execute):
         self._ran.append(cell_index)
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if errors:
-            ename = str(errors[-1].get("ename", ""))
-            ename = ename if harness.IDENTIFIER.fullmatch(ename) else "an exception"
+            ename = harness.shown_type(str(errors[-1].get("ename", "")), self._hidden_ran)
             if self._hidden_ran:  # a later test repeats this; the cell's own output is
                 # withheld from the feedback (safe_feedback), and so is its message here
                 message = (f"{ename} (its message is not shown: the cell ran after hidden "

@@ -33,8 +33,13 @@ a hidden test ran (a line between nbgrader's hidden-test markers called it), and
 hidden test has passed inputs to the student's code (``done`` says ``hidden_called``; the
 grader then sends ``after_hidden`` with every later test): that code could have kept them
 and write them into any later message. A withheld message still says which of the
-student's functions it came from and, for an exception, its type, and why it is withheld.
-Failure messages the test itself writes (an ``AssertionError`` of a check) are shown.
+student's functions it came from, why it is withheld and, for an exception, its type if
+that is a builtin one (a class of the student's could be named after an input). A failure
+message the test itself writes (an ``AssertionError`` of a check) on a hidden line is
+shown without its numbers and quoted text: "got 98.9, expected -2.14" spells out values
+computed from the hidden inputs. On a visible line it is shown whole, even after hidden
+tests: its values are the visible test's, and what the student's code returned, which
+code built to keep hidden inputs could have made of them (a known limit).
 """
 
 import ast
@@ -54,6 +59,23 @@ from course_lib.grading import channel
 MAX_TEST_OUTPUT = 20_000  # characters a test may print into its cell
 MAX_MESSAGE = 4_000  # characters of an error message kept
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
+BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
+                               if isinstance(value, type) and issubclass(value, BaseException))
+# in a test's own message: numbers and quoted text, which may come from the student's code
+VALUES = re.compile(r"""'[^']*'|"[^"]*"|(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?""")
+
+
+def shown_type(ename, withheld):
+    """The type of what the student's code raised, as shown: once their text is withheld,
+    only a builtin exception's name (a class of theirs could be named after an input)."""
+    if not IDENTIFIER.fullmatch(ename):
+        return "Exception"
+    return ename if not withheld or ename in BUILTIN_EXCEPTIONS else "Exception"
+
+
+def without_values(text):
+    """``text`` with its numbers and quoted text replaced by "…"."""
+    return VALUES.sub("…", text)
 
 
 def student_names(source, imports):
@@ -327,11 +349,24 @@ def _student_error(e, note):
     own text is withheld (None: shown). The function's name and the exception's type are
     the grader's own knowledge (the type a name of at most 80 characters) and are kept."""
     if isinstance(e, StudentCodeError):
-        shown = e.evalue if note is None or not e.evalue else f"({note})"
-        return {"ename": e.ename,
+        ename = shown_type(e.ename, note is not None)
+        shown = e.evalue if note is None or not (e.evalue or ename != e.ename) else \
+            f"({'an exception of a class of its own, ' if ename != e.ename else ''}{note})"
+        return {"ename": ename,
                 "evalue": f"raised by your {e.function}" + (f": {shown}" if shown else "")}
     text = str(e)[:MAX_MESSAGE] if note is None else f"{e.plain} ({note})"
     return {"ename": type(e).__name__, "evalue": text}
+
+
+def _why_withheld(error, message, link):
+    """Why text that ``error`` carries could hold a hidden test's inputs (None: it cannot):
+    raised on a hidden line, or once a hidden test passed its inputs to the student's code,
+    which could have kept them."""
+    if _line_of(error, message) in _hidden_lines(message["source"]):
+        return HIDDEN_NOTE
+    if message.get("after_hidden") or link.hidden_called:
+        return AFTER_HIDDEN_NOTE
+    return None
 
 
 def run_test(message, link):
@@ -350,14 +385,14 @@ def run_test(message, link):
             exec(code, namespace)
     except (StudentCodeError, StudentDataError, NotReceived) as e:
         # text the student's side wrote (an error message, a class name) is withheld when
-        # it could carry a hidden test's inputs: raised on a hidden line, or once a hidden
-        # test passed its inputs to the student's code, which could have kept them
-        note = (HIDDEN_NOTE if _line_of(e, message) in hidden
-                else AFTER_HIDDEN_NOTE if message.get("after_hidden") or link.hidden_called
-                else None)
-        outcome = {"passed": False, **_student_error(e, note)}
+        # it could carry a hidden test's inputs
+        outcome = {"passed": False, **_student_error(e, _why_withheld(e, message, link))}
     except Exception as e:  # the test failed: that is its grade
-        outcome = {"passed": False, "ename": type(e).__name__, "evalue": str(e)[:MAX_MESSAGE]}
+        text = str(e)[:MAX_MESSAGE]
+        if _line_of(e, message) in hidden:  # its values: the hidden test's, or from them
+            text = (f"{without_values(text)} (numbers and quoted text are not shown: this "
+                    "is a hidden test, and they could reveal its inputs)")
+        outcome = {"passed": False, "ename": type(e).__name__, "evalue": text}
     else:
         outcome = {"passed": True}
     finally:

@@ -30,8 +30,12 @@ What it handles:
 
 import ast
 import copy
+import errno
+import heapq
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -234,47 +238,101 @@ def scan_for_tampering(source):
 
 
 MAX_FILES = 1000  # files read from one submission (a course's have a handful)
+MAX_ENTRIES = 10 * MAX_FILES  # entries (files, folders, links) looked at in one submission
+OVER_TOTAL = "would bring the submission over its limit"
+
+
+def _listing(directory, limit):
+    """The first ``limit`` entries of ``directory`` by name, hidden ones left out, and
+    whether there were more. A folder of millions of entries is never held in memory."""
+    with os.scandir(directory) as entries:
+        first = heapq.nsmallest(limit + 1, (e for e in entries if not e.name.startswith(".")),
+                                key=lambda e: e.name)
+    return first[:limit], len(first) > limit
+
+
+def _read_regular(path, max_bytes, room):
+    """``(bytes, None)``, or ``(None, why it is not read)`` for anything but a regular file
+    of at most ``max_bytes`` that fits in the ``room`` left in the submission: a link is
+    not followed, a pipe not waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        return None, ("is a symbolic link" if e.errno == errno.ELOOP
+                      else f"cannot be opened ({e.strerror})")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "is not a regular file"
+        if info.st_size > max_bytes:
+            return None, f"is {info.st_size / 2**20:.0f} MB (limit {max_bytes / 2**20:.0f} MB)"
+        if info.st_size > room:
+            return None, OVER_TOTAL
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(min(max_bytes, room) + 1)
+        if len(data) > min(max_bytes, room):
+            return None, "grew while it was read"
+        return data, None
+    finally:
+        os.close(fd)
+
+
+def _paths(folder):
+    """``(path, is a notebook at the top)`` of the entries of ``folder``, top notebooks
+    first, then the rest depth first, by name; at most :data:`MAX_ENTRIES`, then None."""
+    top, more = _listing(folder, MAX_ENTRIES)
+    notebooks = [e for e in top if e.name.endswith(".ipynb")
+                 and not e.is_dir(follow_symlinks=False)]
+    yield from ((Path(e.path), True) for e in notebooks)
+    budget = MAX_ENTRIES - len(notebooks)
+    stack = [iter([e for e in top if e not in notebooks])]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+        elif budget == 0:
+            yield None, False
+            return
+        elif entry.is_dir(follow_symlinks=False):
+            budget -= 1
+            inner, inner_more = _listing(entry.path, budget)
+            more = more or inner_more
+            stack.append(iter(inner))
+        else:
+            budget -= 1
+            yield Path(entry.path), False
+    if more:
+        yield None, False
 
 
 def read_folder(folder, max_bytes, max_total_bytes):
     """Read the files of ``folder`` (submitted/<student>/<assignment>) as a :class:`Received`.
 
     Only bytes are read, nothing parsed: hidden files and folders are skipped, symbolic
-    links are not followed, a file over ``max_bytes`` is not read, and neither is any file
-    once the files read reach ``max_total_bytes`` or :data:`MAX_FILES`. The notebooks at
-    the top of the folder, which are what is graded, are read first.
+    links are not followed and pipes not waited on (only regular files are read), a file
+    over ``max_bytes`` is not read, and neither is any file once the files read reach
+    ``max_total_bytes`` or :data:`MAX_FILES`, or the entries looked at
+    :data:`MAX_ENTRIES`. The notebooks at the top of the folder, which are what is
+    graded, are read first.
     """
     folder = Path(folder)
-    received, total, skipped = Received(), 0, 0
-
-    def notebooks_first(path):
-        return path.suffix != ".ipynb" or path.parent != folder, str(path)
-
-    for path in sorted(folder.rglob("*"), key=notebooks_first):
+    received, total = Received(), 0
+    for path, is_notebook in _paths(folder):
+        if path is None or len(received.files) == MAX_FILES:
+            received.problems.append(f"more files than are read (at most {MAX_FILES} files "
+                                     f"and {MAX_ENTRIES} entries in all): the rest not read")
+            break
         rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
-            continue
-        is_notebook = path.suffix == ".ipynb" and len(rel.parts) == 1
-        if len(received.files) == MAX_FILES and not path.is_symlink():
-            skipped += 1
-            if is_notebook:
-                received.unreadable.append(path.stem)
-            continue
-        size = 0 if path.is_symlink() else path.stat().st_size
-        why = ("is a symbolic link" if path.is_symlink() else
-               f"is {size / 2**20:.0f} MB (limit {max_bytes / 2**20:.0f} MB)"
-               if size > max_bytes else
-               f"would bring the submission over {max_total_bytes / 2**20:.0f} MB"
-               if total + size > max_total_bytes else None)
+        data, why = _read_regular(path, max_bytes, max_total_bytes - total)
+        if why == OVER_TOTAL:
+            why = f"would bring the submission over {max_total_bytes / 2**20:.0f} MB"
         if why is None:
-            received.files[str(rel)] = path.read_bytes()
-            total += size
+            received.files[str(rel)] = data
+            total += len(data)
             continue
         received.problems.append(f"{rel} {why} (not read)")
         if is_notebook:
             received.unreadable.append(path.stem)
-    if skipped:
-        received.problems.append(f"{skipped} more files (not read: at most {MAX_FILES} are)")
     return received
 
 

@@ -1,11 +1,14 @@
-"""A notebook built to take GBs once parsed costs only its own student.
+"""Hostile submission folders cost only their own student (attacks found by review).
 
-A valid notebook of a few MB whose metadata holds a million empty objects (3 bytes of
-JSON each, hundreds once parsed and converted) once made the coordinator, which parsed
-every submission before grading anyone, grow by GBs: on a machine with less memory the
-kernel killed it, and nobody in the class was graded, on every rerun. Now the coordinator
-only reads bytes, and the student's own grading process parses them under its memory
-limit (``--grader-memory-mb``): the notebook is that student's ``unreadable``.
+* A valid notebook of a few MB whose metadata holds a million empty objects (3 bytes of
+  JSON each, hundreds once parsed and converted) once made the coordinator, which parsed
+  every submission before grading anyone, grow by GBs: on a machine with less memory the
+  kernel killed it, and nobody in the class was graded, on every rerun. Now the
+  coordinator only reads bytes, and the student's own grading process parses them under
+  its memory limit (``--grader-memory-mb``): the notebook is that student's
+  ``unreadable``.
+* A file whose name is not UTF-8 (``data\\xff.txt``) stopped the whole run when its name
+  was hashed; a named pipe made the coordinator wait for a writer forever.
 """
 
 import os
@@ -58,13 +61,19 @@ def graded(tmp_path_factory):
     bomb = course.submitted(fx.ASSIGNMENT, "adversary")
     bomb.mkdir(parents=True)
     (bomb / f"{fx.ASSIGNMENT}.ipynb").write_text(parse_bomb(release))
+    fx.good(course.submitted(fx.ASSIGNMENT, "fifo"), release)
+    os.mkfifo(course.submitted(fx.ASSIGNMENT, "fifo") / "notes.txt")
+    fx.good(course.submitted(fx.ASSIGNMENT, "odd-name"), release)
+    (course.submitted(fx.ASSIGNMENT, "odd-name") / os.fsdecode(b"data\xff.txt")).write_text("x")
     coordinator = subprocess.Popen(
         [*course_cli, "autograde", fx.ASSIGNMENT, "--workers", "1", "--timeout", "30",
          "--grader-memory-mb", str(GRADER_MB), *SANDBOX],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peaks = []
+    peaks, deadline = [], time.monotonic() + 600
     while coordinator.poll() is None:
         peaks.append(peak_mb(coordinator.pid))
+        if time.monotonic() > deadline:  # a stalled run: the test fails, not hangs
+            coordinator.kill()
         time.sleep(0.1)
     output = coordinator.stdout.read().decode()
     assert coordinator.returncode == 0, output
@@ -85,6 +94,17 @@ def test_the_next_student_is_graded_as_usual(graded):  # "adversary" goes first
     status = course.load_status(fx.ASSIGNMENT)["zoe"]
     assert status["status"] == "ok"
     assert status["score"] == status["max_score"] > 0
+
+
+@pytest.mark.parametrize("student, problem", [
+    ("fifo", "notes.txt is not a regular file (not read)"),
+    ("odd-name", None),
+])
+def test_odd_files_are_their_own_students_problem(graded, student, problem):
+    course, _, _ = graded
+    status = course.load_status(fx.ASSIGNMENT)[student]
+    assert status["score"] == status["max_score"] > 0
+    assert status["problems"] == ([problem] if problem else [])
 
 
 def test_the_coordinator_never_parses_a_submission(graded):
