@@ -33,7 +33,7 @@ import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
@@ -162,11 +162,6 @@ def _settle(course, assignment, student, check, run):
         return _finish(course, assignment, student, check, run)
     except Exception as e:
         return _failed(course, assignment, student, "merging the grades", e)
-
-
-def _has_notebook(received):
-    return any(PurePosixPath(rel).suffix == ".ipynb" and "/" not in rel
-               for rel in received.files)
 
 
 def _check_of(received, run):
@@ -305,7 +300,7 @@ def autograde(course, assignment, students=None, workers=2, limits=None, unsafe=
                 received = preflight.read_folder(course.submitted(assignment, s),
                                                  limits.max_file_mb * 2**20,
                                                  limits.max_submission_mb * 2**20)
-                if not _has_notebook(received):  # nothing to run, nothing to parse
+                if not received.has_notebook:  # nothing to run, nothing to parse
                     check = preflight.inspect_files(received, sources, releases)
                     record(s, _settle(course, assignment, s, check, None))
                     continue

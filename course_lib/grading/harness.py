@@ -61,7 +61,7 @@ MAX_MESSAGE = 4_000  # characters of an error message kept
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
-# in a test's own message: numbers and quoted text, which may come from the student's code
+# in a hidden test's own message: numbers and quoted text, which may be its inputs' values
 VALUES = re.compile(r"""'[^']*'|"[^"]*"|(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?""")
 
 
@@ -346,8 +346,8 @@ def _line_of(error, message):
 
 def _student_error(e, note):
     """The ``done`` fields for what the student's side raised or sent; ``note``: why its
-    own text is withheld (None: shown). The function's name and the exception's type are
-    the grader's own knowledge (the type a name of at most 80 characters) and are kept."""
+    own text is withheld (None: shown). The function's name is the grader's own knowledge
+    and is kept; the exception's type too, unless withheld and not a builtin one."""
     if isinstance(e, StudentCodeError):
         ename = shown_type(e.ename, note is not None)
         shown = e.evalue if note is None or not (e.evalue or ename != e.ename) else \
@@ -358,11 +358,11 @@ def _student_error(e, note):
     return {"ename": type(e).__name__, "evalue": text}
 
 
-def _why_withheld(error, message, link):
+def _why_withheld(error, message, hidden, link):
     """Why text that ``error`` carries could hold a hidden test's inputs (None: it cannot):
-    raised on a hidden line, or once a hidden test passed its inputs to the student's code,
-    which could have kept them."""
-    if _line_of(error, message) in _hidden_lines(message["source"]):
+    raised on one of the ``hidden`` lines, or once a hidden test passed its inputs to the
+    student's code, which could have kept them."""
+    if _line_of(error, message) in hidden:
         return HIDDEN_NOTE
     if message.get("after_hidden") or link.hidden_called:
         return AFTER_HIDDEN_NOTE
@@ -386,7 +386,7 @@ def run_test(message, link):
     except (StudentCodeError, StudentDataError, NotReceived) as e:
         # text the student's side wrote (an error message, a class name) is withheld when
         # it could carry a hidden test's inputs
-        outcome = {"passed": False, **_student_error(e, _why_withheld(e, message, link))}
+        outcome = {"passed": False, **_student_error(e, _why_withheld(e, message, hidden, link))}
     except Exception as e:  # the test failed: that is its grade
         text = str(e)[:MAX_MESSAGE]
         if _line_of(e, message) in hidden:  # its values: the hidden test's, or from them

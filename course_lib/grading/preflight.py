@@ -50,6 +50,13 @@ SHELL_HOOKS = {
 }
 
 
+def is_top_notebook(rel):
+    """Whether the relative path ``rel`` names a notebook at the top of a submission: the
+    only files graded as notebooks (any other file is copied along)."""
+    path = PurePosixPath(rel)
+    return path.suffix == ".ipynb" and len(path.parts) == 1
+
+
 @dataclass
 class Received:
     """One student's files as read, ``{relative path: bytes}``, and what was left out."""
@@ -57,6 +64,10 @@ class Received:
     files: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     unreadable: list = field(default_factory=list)  # notebooks too big to read at all
+
+    @property
+    def has_notebook(self):
+        return any(is_top_notebook(rel) for rel in self.files)
 
 
 @dataclass
@@ -278,31 +289,30 @@ def _read_regular(path, max_bytes, room):
 
 
 def _paths(folder):
-    """``(path, is a notebook at the top)`` of the entries of ``folder``, top notebooks
-    first, then the rest depth first, by name; at most :data:`MAX_ENTRIES`, then None."""
-    top, more = _listing(folder, MAX_ENTRIES)
-    notebooks = [e for e in top if e.name.endswith(".ipynb")
-                 and not e.is_dir(follow_symlinks=False)]
-    yield from ((Path(e.path), True) for e in notebooks)
-    budget = MAX_ENTRIES - len(notebooks)
-    stack = [iter([e for e in top if e not in notebooks])]
+    """The files (anything but a folder) under ``folder``: the notebooks at its top first,
+    then the rest depth first, by name. After :data:`MAX_ENTRIES` entries looked at, or if
+    a folder had more entries than were listed, a last None."""
+    budget = MAX_ENTRIES
+    top, cut = _listing(folder, budget)
+    top.sort(key=lambda e: not (is_top_notebook(e.name) and not e.is_dir(follow_symlinks=False)))
+    stack = [iter(top)]
     while stack:
         entry = next(stack[-1], None)
         if entry is None:
             stack.pop()
-        elif budget == 0:
-            yield None, False
-            return
-        elif entry.is_dir(follow_symlinks=False):
-            budget -= 1
-            inner, inner_more = _listing(entry.path, budget)
-            more = more or inner_more
+            continue
+        if budget == 0:
+            cut = True
+            break
+        budget -= 1
+        if entry.is_dir(follow_symlinks=False):
+            inner, more = _listing(entry.path, budget)
+            cut = cut or more
             stack.append(iter(inner))
         else:
-            budget -= 1
-            yield Path(entry.path), False
-    if more:
-        yield None, False
+            yield Path(entry.path)
+    if cut:
+        yield None
 
 
 def read_folder(folder, max_bytes, max_total_bytes):
@@ -317,7 +327,7 @@ def read_folder(folder, max_bytes, max_total_bytes):
     """
     folder = Path(folder)
     received, total = Received(), 0
-    for path, is_notebook in _paths(folder):
+    for path in _paths(folder):
         if path is None or len(received.files) == MAX_FILES:
             received.problems.append(f"more files than are read (at most {MAX_FILES} files "
                                      f"and {MAX_ENTRIES} entries in all): the rest not read")
@@ -331,7 +341,7 @@ def read_folder(folder, max_bytes, max_total_bytes):
             total += len(data)
             continue
         received.problems.append(f"{rel} {why} (not read)")
-        if is_notebook:
+        if is_top_notebook(rel):
             received.unreadable.append(path.stem)
     return received
 
@@ -346,7 +356,7 @@ def inspect_files(received, sources, releases):
     readable = {}
     for rel, data in received.files.items():
         path = PurePosixPath(rel)
-        if path.suffix == ".ipynb" and len(path.parts) == 1:
+        if is_top_notebook(rel):
             nb, why, notes = _parse_notebook(path.name, data)
             result.problems += notes
             if nb is None:

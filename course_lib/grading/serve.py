@@ -125,12 +125,11 @@ def check_and_stage(ws, source_dir, release_dir):
     return check
 
 
-def handle(request, count):
-    """Answer one request (see the module doc) as a dict."""
+def handle(request, ws, count):
+    """Answer one request (see the module doc) about the workspace ``ws``, as a dict."""
     ipc_prefix = None
     if request.get("ipc_dir"):
         ipc_prefix = os.path.join(request["ipc_dir"], f"p{os.getpid()}-{count}-ipc")
-    ws = Workspace(Path(request["root"]), request["student"], request["assignment"])
     check = check_and_stage(ws, request["source_dir"], request["release_dir"])
     success, log, withheld, record = True, "", [], None
     if check.notebooks:
@@ -154,12 +153,12 @@ def main():
     replies.flush()
     for count, line in enumerate(sys.stdin):
         request = json.loads(line)
+        ws = Workspace(Path(request["root"]), request["student"], request["assignment"])
         try:
-            reply, failed = handle(request, count), False
+            reply, failed = handle(request, ws, count), False
         except Exception as e:  # a bug of ours, or files too big for this process's memory
             # what nbgrader wrote may not be sanitised yet: none of it goes back
-            shutil.rmtree(Workspace(Path(request["root"]), request["student"],
-                                    request["assignment"]).autograded, ignore_errors=True)
+            shutil.rmtree(ws.autograded, ignore_errors=True)
             reply, failed = {"success": False, "preflight": None, "record": None,
                              "withheld": [], "observations": [],
                              "log": f"[ERROR] grading stopped: {type(e).__name__}: "
