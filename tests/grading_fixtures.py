@@ -386,9 +386,10 @@ def emits_a_gigabyte(folder, release):
 
 
 def builtin_hijack(folder, release):
-    """Wrong answers; the kernel's agent.describe (patched through an alias, so preflight
-    does not flag it) adds a name the test never asked for, ``abs``, as a student function,
-    hoping the test process binds it where it would shadow the builtin."""
+    """Wrong answers; the kernel's agent.describe (patched through an alias, which preflight
+    flags as an import of the course's own code) adds a name the test never asked for,
+    ``abs``, as a student function, hoping the test process binds it where it would shadow
+    the builtin."""
     _write(folder, answer(release, WRONG, extra={"square": (
         "import json\n"
         "import course_lib.grading.agent as _g\n"
@@ -536,6 +537,37 @@ def leak_via_exception_name(folder, release):
         "    return x * x")}))
 
 
+def leak_via_check_message(folder, release):
+    """``square`` is correct and keeps a hidden test's input; ``mean``, in the visible test
+    after it, returns that input times 111.111 (5.0 -> 555.555), which the test's own
+    failure message ("ACTUAL: ...") would print."""
+    _write(folder, answer(release, {
+        "square": ("import numpy as np\nKEPT = []\n"
+                   "def square(x):\n"
+                   "    if isinstance(x, np.ndarray) and x.tolist() != [0.0, 1.0, 2.0]:\n"
+                   "        KEPT.append(x.tolist())\n"
+                   "    return x * x"),
+        "mean": ("def mean(x):\n"
+                 "    return KEPT[0][1] * 111.111")}))
+
+
+def leak_via_dead_cell(folder, release):
+    """``square`` is correct and keeps a hidden test's input; the answer cell after the
+    hidden test stops the kernel when it has one: which cell died would carry the input
+    (one cell per value)."""
+    _write(folder, answer(release, {
+        "square": ("import numpy as np\nKEPT = []\n"
+                   "def square(x):\n"
+                   "    if isinstance(x, np.ndarray) and x.tolist() != [0.0, 1.0, 2.0]:\n"
+                   "        KEPT.append(x.tolist())\n"
+                   "    return x * x"),
+        "mean": ("import os\n"
+                 "if KEPT:\n"
+                 "    os._exit(1)\n"
+                 "def mean(x):\n"
+                 "    return sum(x) / len(x)")}))
+
+
 def empty_answers(folder, release):
     """Both answers wrong; arrays answered with empty arrays, which bare ``np.allclose``
     (broadcasting) and ``assert_allclose`` against a scalar would accept."""
@@ -554,7 +586,7 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
     builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module,
     agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_across_tests, leak_via_class_name,
-    leak_via_exception_name, empty_answers)}
+    leak_via_exception_name, leak_via_check_message, leak_via_dead_cell, empty_answers)}
 
 
 # A Dask task for tests (importable by the workers): the worker grading VICTIM dies.

@@ -132,11 +132,11 @@ BUGS = {
             "loss = -np.sum(log_probs[np.arange(N), labels]) / N",
             "loss = -np.sum(np.log(probs[np.arange(N), labels])) / N"),
         {"test_softmax_cross_entropy_large_logits"},
-        "a probability rounded to 0 before its log"),
+        "before its log"),
     "softmax-gradient-without-1/N": _bug(
         "softmax_cross_entropy", TEXTBOOK["softmax_cross_entropy"].replace("    dx /= N\n", ""),
         {"test_softmax_cross_entropy_gradient", "test_softmax_cross_entropy_large_logits",
-         "test_own_gradient_checks_pass"}, "without the 1/N of the mean"),
+         "test_own_gradient_checks_pass"}, "/N of the mean"),
     "db-averaged": _bug(
         "linear_backward", TEXTBOOK["linear_backward"].replace("np.sum(dout, axis=0)",
                                                                "np.mean(dout, axis=0)"),
@@ -161,11 +161,11 @@ BUGS = {
     "spirals-undertrained": _bug(
         "train_spirals", "def train_spirals(X, y):\n    params = init_params(2, 64, 2, rng=0)\n"
         "    train(params, X, y, epochs=2, lr=0.1, batch_size=32, momentum=0.9, rng=0)\n"
-        "    return params", {"test_spirals_accuracy"}, "at least 0.95 is required"),
+        "    return params", {"test_spirals_accuracy"}, "is required"),
     "digits-untrained": _bug(
         "train_digits", "def train_digits(X_train, y_train):\n"
         "    return init_params(64, 64, 10, rng=0)", {"test_digits_accuracy"},
-        "at least 0.95 is required"),
+        "is required"),
 }
 
 # one early shape error: db not summed over the batch. The solution's two_layer_loss and

@@ -6,6 +6,7 @@ its own course gives the reference, and part points come from the source noteboo
 
 import csv
 import os
+import re
 import shutil
 
 import grading_fixtures as fx
@@ -14,7 +15,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_lib.cli import main
-from course_lib.grading import autograde, cluster, worker
+from course_lib.grading import autograde, cluster, student_view, worker
 from course_lib.grading.autograde import failure_reason
 from course_lib.grading.course import Course
 from course_lib.grading.preflight import Received
@@ -132,6 +133,8 @@ def _expected(name, reference, release_nb):
         "leak-across-tests": good - points(release_nb, "test_mean"),
         "leak-via-class-name": good - points(release_nb, "test_square_hidden"),
         "leak-via-exception-name": good - points(release_nb, "test_square_hidden"),
+        "leak-via-check-message": good - points(release_nb, "test_mean"),
+        "leak-via-dead-cell": good - points(release_nb, "test_mean"),
         "empty-answers": 0,
     }[name]
 
@@ -156,11 +159,14 @@ STATUS = {
     "patched-builtins": "flagged", "blanked-cells": "flagged", "hidden-traceback": "flagged",
     "cached-answers": "ok", "trace-hook": "flagged", "code-swap": "flagged",
     "forged-replies": "ok", "lying-object": "ok", "hunts-hidden-tests": "ok",
-    "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok", "builtin-hijack": "ok",
-    "giant-answer": "ok", "socket-flood": "ok", "socket-stall": "test failed to run",
-    "shadowed-startup": "ok", "own-module": "ok", "agent-hijack": "ok",
+    "noisy-correct": "ok", "forged-status": "ok", "big-return": "ok", "builtin-hijack": "flagged",
+    # importing the grader's own modules (course_lib.grading) is flagged for a person
+    "giant-answer": "ok", "socket-flood": "flagged",
+    "socket-stall": "test failed to run, flagged",
+    "shadowed-startup": "ok", "own-module": "ok", "agent-hijack": "flagged",
     "runtime-dir-write": "ok", "leak-hidden-inputs": "ok", "leak-across-tests": "ok",
-    "leak-via-class-name": "ok", "leak-via-exception-name": "ok", "empty-answers": "ok",
+    "leak-via-class-name": "ok", "leak-via-exception-name": "ok",
+    "leak-via-check-message": "ok", "leak-via-dead-cell": "kernel died", "empty-answers": "ok",
 }
 PROBLEM = {
     "ignores-interrupt": "ignored the interrupt, so the grader stopped the kernel",
@@ -248,6 +254,23 @@ def test_a_hidden_tests_inputs_kept_by_the_student_do_not_leak_through_a_later_t
              for o in outputs_of(course, "leak-across-tests")]
     assert not any("LEAK" in t or "-2.0" in t for t in texts), texts
     assert any("hidden tests ran before this one" in t for t in texts)
+
+
+def test_a_kept_input_does_not_leak_through_a_later_tests_own_message(graded_class):
+    course, _, _, _ = graded_class
+    texts = [o.get("evalue", "") + o.get("text", "")
+             for o in outputs_of(course, "leak-via-check-message")]
+    assert not any("555" in t for t in texts), texts
+    assert any("numbers and quoted text are not shown" in t for t in texts), texts
+
+
+def test_a_kept_input_does_not_leak_through_which_cell_stopped_the_kernel(graded_class):
+    _, status, _, _ = graded_class
+    entry = status["leak-via-dead-cell"]
+    assert "the kernel died in cell" in "; ".join(entry["problems"])  # the instructor's
+    page = " ".join(student_view.notes(entry["status"], entry["problems"]))  # the student's
+    assert "which one is not shown" in page
+    assert not re.search(r"cell \d", page) and "re-ran" not in page
 
 
 def test_data_that_cannot_cross_fails_the_test_and_says_why(graded_class):

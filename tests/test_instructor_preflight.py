@@ -205,3 +205,27 @@ def test_collect_lms_zip_with_nbgrader_zip_collect(tmp_path, notebooks):
     assert collect.collect(course, fx.ASSIGNMENT, archive) == ["alice", "bob"]
     assert fx.file_digests(course.submitted(fx.ASSIGNMENT, "bob")) == \
         {"tiny.ipynb": fx.file_digests(tmp_path / "in" / "wrong")["tiny.ipynb"]}
+
+
+@pytest.mark.parametrize("source, reason", [
+    ("import course_lib.layers as L", "uses course_lib.layers"),
+    ("from course_lib.losses import softmax_cross_entropy", "uses course_lib.losses"),
+    ("import course_lib", "uses course_lib "),
+    ("f = __import__('course_lib.ps4_checks')", "uses course_lib.ps4_checks"),
+    ("out = checks._reference_linear(x, W, b)", "uses checks "),  # bound by a locked cell
+])
+def test_answers_that_call_the_course_code_are_flagged(source, reason):
+    """PS4 says course_lib is for gradient checks, data and plots: an answer that hands a
+    task to its reference layers earns the points, so a person must see it."""
+    release = nbformat.read(fx.REPO / "assignments" / "ps4_mlp" / "ps4_mlp.ipynb",
+                            as_version=4)
+    found = preflight.scan_for_tampering(source, preflight.reference_names(release))
+    assert any(r.startswith(reason) for r in found), found
+
+
+@pytest.mark.parametrize("source", [
+    "from course_lib import datasets", "from course_lib.gradcheck import check_gradients",
+    "import course_lib.plotting as plotting", "import numpy as np",
+])
+def test_the_course_tools_an_answer_may_use_are_not_flagged(source):
+    assert preflight.scan_for_tampering(source, {"checks"}) == []

@@ -59,6 +59,7 @@ from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets import Integer, List, Unicode
 
 from course_lib.grading import harness, kernel
+from course_lib.grading.student_view import AFTER_HIDDEN_MARK
 from course_lib.grading.testproc import TestProcess, TestProcessError, harness_argv
 
 AGENT = "__import__('course_lib.grading.agent', fromlist=['call'])"
@@ -308,6 +309,8 @@ class SplitExecute(Execute):
         """Record what the grader saw (one JSON line in ``observations_file``)."""
         if index is None:
             index, grade_id = self._current
+        if self._hidden_ran and status != "stats":  # which cell (and when) could now be
+            detail = f"{detail} {AFTER_HIDDEN_MARK}"  # the choice of code that kept inputs
         with open(self.observations_file, "a") as f:
             f.write(json.dumps({"notebook": self._notebook, "status": status, "cell": index,
                                 "grade_id": grade_id, "detail": detail}) + "\n")

@@ -34,12 +34,11 @@ hidden test has passed inputs to the student's code (``done`` says ``hidden_call
 grader then sends ``after_hidden`` with every later test): that code could have kept them
 and write them into any later message. A withheld message still says which of the
 student's functions it came from, why it is withheld and, for an exception, its type if
-that is a builtin one (a class of the student's could be named after an input). A failure
-message the test itself writes (an ``AssertionError`` of a check) on a hidden line is
-shown without its numbers and quoted text: "got 98.9, expected -2.14" spells out values
-computed from the hidden inputs. On a visible line it is shown whole, even after hidden
-tests: its values are the visible test's, and what the student's code returned, which
-code built to keep hidden inputs could have made of them (a known limit).
+that is a builtin one (a class of the student's could be named after an input). In the
+same cases a failure message the test itself writes (an ``AssertionError`` of a check) is
+shown without its numbers and quoted text: on a hidden line "got 98.9, expected -2.14"
+spells out values computed from the hidden inputs, and after one the values the student's
+code returned could be inputs it kept.
 """
 
 import ast
@@ -61,7 +60,7 @@ MAX_MESSAGE = 4_000  # characters of an error message kept
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
-# in a hidden test's own message: numbers and quoted text, which may be its inputs' values
+# in a test's own message: numbers and quoted text, which may carry hidden inputs
 VALUES = re.compile(r"""'[^']*'|"[^"]*"|(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?""")
 
 
@@ -388,10 +387,10 @@ def run_test(message, link):
         # it could carry a hidden test's inputs
         outcome = {"passed": False, **_student_error(e, _why_withheld(e, message, hidden, link))}
     except Exception as e:  # the test failed: that is its grade
-        text = str(e)[:MAX_MESSAGE]
-        if _line_of(e, message) in hidden:  # its values: the hidden test's, or from them
-            text = (f"{without_values(text)} (numbers and quoted text are not shown: this "
-                    "is a hidden test, and they could reveal its inputs)")
+        text, note = str(e)[:MAX_MESSAGE], _why_withheld(e, message, hidden, link)
+        if note is not None:  # its values: the hidden test's, or the student's code's
+            text = (f"{without_values(text)} (numbers and quoted text are not shown: "
+                    f"{note.removeprefix('its message is not shown: ')})")
         outcome = {"passed": False, "ename": type(e).__name__, "evalue": text}
     else:
         outcome = {"passed": True}

@@ -219,8 +219,10 @@ def _attribute_root(node):
     return node.id if isinstance(node, ast.Name) else None
 
 
-def scan_for_tampering(source):
-    """Reasons to look at ``source`` by hand: it patches modules, builtins or IPython."""
+def scan_for_tampering(source, reference_names=frozenset()):
+    """Reasons to look at ``source`` by hand: it patches modules, builtins or IPython, or
+    uses the course's own code beyond its tools (:data:`COURSE_TOOLS`), imported or bound
+    to one of ``reference_names`` by a locked cell."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -245,7 +247,49 @@ def scan_for_tampering(source):
             reasons.append(f"uses IPython's {node.attr}")
         if isinstance(node, ast.Name) and node.id == "__builtins__":
             reasons.append("uses __builtins__")
+        reasons += [f"uses {name} (the course's own code) in an answer"
+                    for name, _ in _course_code(node) if name not in COURSE_TOOLS]
+        if isinstance(node, ast.Name) and node.id in reference_names:
+            reasons.append(f"uses {node.id} (the course's own code) in an answer")
     return sorted(set(reasons))
+
+
+# what an answer may use of the course's library (the assignment says so: gradient
+# checks, data, plots); the rest holds reference versions of what students write
+COURSE_TOOLS = {"course_lib.datasets", "course_lib.plotting", "course_lib.gradcheck"}
+
+
+def _course_code(node):
+    """``[(course_lib module or name, name it is bound to)]`` that ``node`` brings in:
+    an import, or a ``__import__``/``import_module`` call with a constant name."""
+    if isinstance(node, ast.Import):
+        found = [(a.name, a.asname or a.name.split(".")[0]) for a in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.module:
+        found = [(f"{node.module}.{a.name}", a.asname or a.name) for a in node.names]
+    elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+            and isinstance(node.args[0].value, str) and (
+                getattr(node.func, "id", None) == "__import__"
+                or getattr(node.func, "attr", None) == "import_module"):
+        found = [(node.args[0].value, None)]
+    else:
+        return []
+    return [(module, bound) for module, bound in found if module.split(".")[0] == "course_lib"
+            and not any(module.startswith(f"{tool}.") for tool in COURSE_TOOLS)]
+
+
+def reference_names(release):
+    """Names the release's locked cells bind to course code an answer may not use
+    (``checks``, for ``from course_lib import ps4_checks as checks``)."""
+    names = set()
+    for cell in release.cells:
+        if cell.cell_type == "code" and is_locked(cell):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            names |= {bound for node in ast.walk(tree) for module, bound in _course_code(node)
+                      if bound and module not in COURSE_TOOLS}
+    return names
 
 
 MAX_FILES = 1000  # files read from one submission (a course's have a handful)
@@ -389,12 +433,13 @@ def inspect_files(received, sources, releases):
             result.problems.append(f"{name}.ipynb is missing")
 
     for name, nb in result.notebooks.items():
+        references = reference_names(releases[name])
         result.problems += _clean_grading_metadata(nb, name, releases[name])
         result.problems += _deduplicate(nb, name)
         result.problems += _compare_with_release(nb, releases[name], name)
         for cell in nb.cells:
             if cell.cell_type == "code" and not (is_locked(cell) and not is_solution(cell)):
-                result.suspicious += scan_for_tampering(cell.source)
+                result.suspicious += scan_for_tampering(cell.source, references)
     if result.suspicious:
         reasons = ", ".join(sorted(set(result.suspicious)))
         result.problems.append(f"suspicious code, please review: {reasons}")

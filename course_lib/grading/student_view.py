@@ -11,6 +11,11 @@ the grader's side says only that the instructor will look at it.
 
 import re
 
+# what the grader adds to what it saw once hidden tests had passed their inputs to the
+# student's code (:mod:`.execute`): this page then does not say which cell, since code
+# that kept the inputs could pick the cell that stops or overruns to spell them out
+AFTER_HIDDEN_MARK = "(after hidden tests had run)"
+
 # (pattern of an instructor's problem, what the student reads instead; None: as it is)
 PROBLEMS = [
     (re.compile(r"suspicious code"), ""),
@@ -25,6 +30,11 @@ PROBLEMS = [
      "Cells), save, and resubmit."),
     (re.compile(r"output over the limit"),
      "Your notebook printed more output than allowed; the rest of it was cut."),
+    (re.compile(r"(ran over \d+ s|kernel died|stopped the kernel).*"
+                + re.escape(AFTER_HIDDEN_MARK)),
+     "A cell that ran after the hidden tests ran out of time or stopped your notebook's "
+     "Python process; which one is not shown here, since it could reveal the hidden "
+     "tests' inputs: run your notebook from the top to find it."),
     (re.compile(r"ran over \d+ s|kernel died|stopped the kernel"), None),
     (re.compile(r"restored|removed\)|ignored\)|wrongly named|replaced|is missing"), None),
 ]
