@@ -11,6 +11,13 @@ from matplotlib import patches
 
 from course_lib.plotting import PALETTE
 
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _subscript(index):
+    """``12`` -> ``"₁₂"``: an index written as Unicode subscript digits."""
+    return str(index).translate(_SUBSCRIPT)
+
 
 def _axes(ax, figsize, bottom=None):
     # fixed margins, no layout engine (see plotting.place_axes); ``bottom`` (inches) leaves
@@ -128,14 +135,14 @@ def neuron_diagram(n_inputs=3, ax=None):
     for k in range(1, n_inputs + 1):
         xi, yi = 0.0, float(n_inputs - k)
         ax.add_patch(patches.Circle((xi, yi), 0.28, facecolor=PALETTE[4], edgecolor="black"))
-        ax.text(xi, yi, f"$x_{k}$", ha="center", va="center")
+        ax.text(xi, yi, f"x{_subscript(k)}", ha="center", va="center")
         ax.annotate("", xy=(unit[0] - 0.45, unit[1]), xytext=(xi + 0.3, yi),
                     arrowprops={"arrowstyle": "->", "color": "grey"})
-        ax.text((xi + unit[0]) / 2, (yi + unit[1]) / 2 + 0.12, f"$w_{k}$", ha="center")
+        ax.text((xi + unit[0]) / 2, (yi + unit[1]) / 2 + 0.12, f"w{_subscript(k)}", ha="center")
     ax.add_patch(patches.Circle(unit, 0.45, facecolor=PALETTE[1], edgecolor="black"))
-    ax.text(*unit, r"$\Sigma$, $g$", ha="center", va="center")
+    ax.text(*unit, "Σ, g", ha="center", va="center")
     ax.annotate("", xy=(5.2, 1.0), xytext=(3.45, 1.0), arrowprops={"arrowstyle": "->"})
-    ax.text(5.3, 1.0, r"$g\left(\sum_i w_i x_i + b\right)$", va="center")
+    ax.text(5.3, 1.0, "g(∑ᵢ wᵢxᵢ + b)", va="center")
     ax.text(1.5, -0.95, "inputs ~ dendrites, weights ~ synapse strengths,\nthreshold g ~ firing",
             ha="center", fontsize=9)
     ax.set_xlim(-0.5, 7.6)
@@ -150,16 +157,16 @@ def linear_layer_graph(n_in=3, n_out=2, ax=None):
     """The graph of ``y_j = sum_i w_ij x_i + b_j``: one edge per weight, biases as dashed
     edges from a constant input 1 (the bias trick)."""
     ax = _axes(ax, (5.5, 3.6))
-    inputs = {f"$x_{i}$": (0.0, n_in - i) for i in range(1, n_in + 1)} | {"1": (0.0, -1.0)}
-    outputs = {f"$y_{j}$": (5.0, n_in - 0.8 - 1.6 * (j - 1)) for j in range(1, n_out + 1)}
+    inputs = {f"x{_subscript(i)}": (0.0, n_in - i) for i in range(1, n_in + 1)} | {"1": (0.0, -1.0)}
+    outputs = {f"y{_subscript(j)}": (5.0, n_in - 0.8 - 1.6 * (j - 1)) for j in range(1, n_out + 1)}
     for i, (name, (xi, yi)) in enumerate(inputs.items(), start=1):
         is_bias = name == "1"
         for j, (xo, yo) in enumerate(outputs.values(), start=1):
             ax.plot([xi, xo], [yi, yo], color=PALETTE[1] if is_bias else "grey",
                     ls="--" if is_bias else "-", lw=1, zorder=1)
             t = 0.2 if j == 1 else 0.45
-            ax.text(xi + t * (xo - xi), yi + t * (yo - yi) + 0.08,
-                    f"$b_{j}$" if is_bias else f"$w_{{{i}{j}}}$", fontsize=9, ha="center",
+            label = f"b{_subscript(j)}" if is_bias else f"w{_subscript(i)}{_subscript(j)}"
+            ax.text(xi + t * (xo - xi), yi + t * (yo - yi) + 0.08, label, fontsize=9, ha="center",
                     color=PALETTE[5] if is_bias else "black")
     for names, colour in ((inputs, PALETTE[4]), (outputs, PALETTE[2])):
         for name, centre in names.items():
@@ -172,5 +179,5 @@ def linear_layer_graph(n_in=3, n_out=2, ax=None):
     ax.set_ylim(-1.5, n_in)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(r"A linear layer: $y_j = \sum_i w_{ij} x_i + b_j$")
+    ax.set_title("A linear layer: yⱼ = ∑ᵢ wᵢⱼxᵢ + bⱼ")
     return ax

@@ -174,7 +174,7 @@ class XorLineExplorer(FigureWidget):
         ax.scatter(*self.X[wrong].T, s=500, facecolors="none", edgecolors="black",
                    linewidths=1.5, zorder=4)
         _draw_line(ax, w1, w2, b)
-        ax.set_title(f"$w = ({w1:.1f}, {w2:.1f}),\\ b = {b:.1f}$: "
+        ax.set_title(f"w = ({w1:.1f}, {w2:.1f}), b = {b:.1f}: "
                      f"{int(wrong.sum())} of {len(self.y)} wrong (circled)")
 
 

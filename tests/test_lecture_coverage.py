@@ -238,3 +238,30 @@ def test_exercises_sit_in_the_sections_they_practise(path):
     assert numbers == [(lecture, k) for k in range(1, len(numbers) + 1)], (
         f"{path.name}: exercise headings should be numbered {lecture}.1, {lecture}.2, ... in "
         f"order, got {numbered}")
+
+
+def string_literals(source):
+    """The string constants of a code cell (IPython magics dropped), f-strings included."""
+    import ast
+
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%"))
+    texts = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.JoinedStr):       # f"$k = {k}$" -> "$k = {}$"
+            texts.append("".join(part.value if isinstance(part, ast.Constant) else "{}"
+                                 for part in node.values))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texts.append(node.value)
+    return texts
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_lectures_draw_with_the_course_style_and_no_mathtext(path):
+    # a $...$ label makes matplotlib build its TeX parser in the lecture's kernel and parse
+    # every such label: plain Unicode (x₁, σ′, 10⁻²) draws the same symbols for less
+    cells = [cell.source for cell in nbformat.read(path, as_version=4).cells
+             if cell.cell_type == "code"]
+    assert 'plt.style.use("course_lib.course")' in cells[0] + cells[1]
+    mathtext = [text for source in cells for text in string_literals(source)
+                if re.search(r"\$[^$\s][^$]*\$", text)]
+    assert not mathtext, f"{path.name}: labels in mathtext: {mathtext}"

@@ -1,5 +1,7 @@
 """Plot helpers draw what they claim: curves, labels, one colour and marker per class."""
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from course_lib import LeakyReLU, Linear, ReLU, Sequential, Sigmoid
 from course_lib.datasets import blobs, xor
 from course_lib.plotting import (
     PALETTE,
+    log_scale,
     plot_activation,
     plot_decision_boundary,
     plot_hidden_space,
@@ -46,7 +49,7 @@ def test_activation_plot_draws_g_and_its_derivative(layer):
     smooth = np.abs(y) > 0.1
     np.testing.assert_allclose(dg.get_ydata()[smooth], slope[smooth], atol=1e-3)
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title() == repr(layer)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["$g(y)$", "$g'(y)$"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["g(y)", "g′(y)"]
 
 
 def test_points_get_one_colour_and_marker_per_class():
@@ -54,7 +57,7 @@ def test_points_get_one_colour_and_marker_per_class():
     ax = plot_points(X, y)
     assert scatter_colours(ax) == [to_hex(PALETTE[k]) for k in range(3)]
     assert sum(len(c.get_offsets()) for c in ax.collections) == 60
-    assert ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
+    assert ax.get_xlabel() == "x₁" and ax.get_ylabel() == "x₂"
 
 
 def test_decision_boundary_shades_the_predicted_regions():
@@ -147,4 +150,41 @@ def test_hidden_space_shows_the_mapped_points_and_grid():
     assert len(ax.get_lines()) == 2 * 5
     plotted = np.vstack([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
     np.testing.assert_allclose(np.sort(plotted, axis=0), np.sort(layer.forward(X), axis=0))
-    assert ax.get_xlabel() == "hidden unit $h_1$"
+    assert ax.get_xlabel() == "hidden unit h₁"
+
+
+def tick_labels(axis):
+    """(value, label) of each tick ``axis`` draws, after a draw."""
+    axis.figure.canvas.draw()
+    return [(tick.get_loc(), tick.label1.get_text())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks()]
+
+
+def value_of(label):
+    """``"2×10⁻³"`` -> ``0.002``, reading the superscripts back."""
+    coefficient, exponent = re.fullmatch(r"(?:([0-9.]+)×)?10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", label).groups()
+    exponent = exponent.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
+    return float(coefficient or 1) * 10.0 ** int(exponent)
+
+
+@pytest.mark.parametrize("limits", [(1e-16, 1.0), (0.05, 3.0), (1.5, 9.0), (3.0, 12_000.0)])
+def test_log_scale_labels_the_same_ticks_as_matplotlib_in_plain_text(limits):
+    _, (default, plain) = plt.subplots(1, 2)
+    default.set_yscale("log")
+    log_scale(plain)
+    for ax in (default, plain):
+        ax.plot([1, 2], limits)
+        ax.set_ylim(*limits)
+    expected, got = tick_labels(default.yaxis), tick_labels(plain.yaxis)
+    assert [value for value, _ in got] == [value for value, _ in expected]
+    assert [bool(label) for _, label in got] == [bool(label) for _, label in expected]
+    labelled = [(value, label) for value, label in got if label]
+    assert labelled and all("$" not in label for _, label in labelled)
+    for value, label in labelled:
+        assert value_of(label) == pytest.approx(value, rel=1e-9), label
+
+
+def test_log_scale_both_axes():
+    _, ax = plt.subplots()
+    assert log_scale(ax, "both") is ax
+    assert ax.get_xscale() == ax.get_yscale() == "log"
