@@ -14,6 +14,7 @@ from course_lib.datasets import blobs, xor
 from course_lib.plotting import (
     PALETTE,
     log_scale,
+    place_axes,
     plot_activation,
     plot_decision_boundary,
     plot_hidden_space,
@@ -188,3 +189,25 @@ def test_log_scale_both_axes():
     _, ax = plt.subplots()
     assert log_scale(ax, "both") is ax
     assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
+def test_place_axes_keeps_each_linear_axis_to_a_few_ticks():
+    def major_ticks_in_view(axis):
+        low, high = sorted(axis.get_view_interval())
+        return [t for t in axis.get_majorticklocs() if low <= t <= high]
+
+    def panels(place):
+        fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+        if place:
+            place_axes(fig, max_ticks=6)
+        for ax in axes:
+            ax.plot([-0.4, 1.4], [-0.4, 1.4])
+            ax.set_xlim(-0.4, 1.4)
+            ax.set_ylim(-0.4, 1.4)
+        fig.canvas.draw()
+        return axes
+
+    assert len(major_ticks_in_view(panels(place=False)[0].yaxis)) > 6  # matplotlib: 10
+    for ax in panels(place=True):
+        for axis in (ax.xaxis, ax.yaxis):
+            assert 3 <= len(major_ticks_in_view(axis)) <= 6
