@@ -2,17 +2,19 @@
 
 Each ``lectures/*.ipynb`` is executed top to bottom with nbclient, as nbval and
 ``jupyter nbconvert --execute`` do: start a kernel, run every cell, shut it down. The
-floor is the same round trip for an empty notebook, run as many times as there are
-lectures; the difference is the time spent in the lectures' own cells.
+floor is the same round trip for an empty notebook, run just before each lecture, so that
+a lecture and its floor meet the same load; the difference is the time spent in the
+lectures' own cells. The pairs are repeated over a few rounds and medians reported.
 """
 
+import statistics
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from benchmarks.timing import Table, timed
+from benchmarks.timing import Table, paired_ratio, timed
 
 LECTURES = Path(__file__).resolve().parent.parent / "lectures"
 TIMEOUT = 120
@@ -36,40 +38,66 @@ def empty_notebook():
     return notebook
 
 
-def run(quick=False):
+def run(quick=False, rounds=3):
     paths = sorted(LECTURES.glob("*.ipynb"))
     if quick:
-        paths = paths[:2]
+        paths, rounds = paths[:2], 1
     if not paths:
         return Table("Executing the lecture notebooks", ["notebook"], [],
                      [f"no notebooks in {LECTURES}"])
-    rows, total, failed = [], 0.0, []
-    floors = [timed(execute, empty_notebook(), LECTURES)[0] for _ in paths]
-    floor = min(floors)
+    # each lecture runs right after an empty notebook, and the pair is repeated in
+    # `rounds` rounds: a ratio taken within a pair cancels the machine's drift in speed
+    seconds = {path: [] for path in paths}
+    empty = {path: [] for path in paths}
+    failed = {}
+    for _ in range(rounds):
+        for path in paths:
+            if path in failed:
+                continue
+            notebook = nbformat.read(path, as_version=4)
+            floor_seconds, _ = timed(execute, empty_notebook(), LECTURES)
+            try:
+                run_seconds, _ = timed(execute, notebook, path.parent)
+            except CellExecutionError as error:
+                failed[path] = (f"{path.name}: {type(error).__name__}: "
+                                f"{str(error).strip().splitlines()[-1][:120]}")
+                continue
+            seconds[path].append(run_seconds)
+            empty[path].append(floor_seconds)
+    ran = [path for path in paths if path not in failed]
+    floor = statistics.median(t for path in ran for t in empty[path]) if ran else 0.0
+    rows = []
     for path in paths:
-        notebook = nbformat.read(path, as_version=4)
-        code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-        try:
-            seconds, _ = timed(execute, notebook, path.parent)
-        except CellExecutionError as error:
-            failed.append(f"{path.name}: {type(error).__name__}: "
-                          f"{str(error).strip().splitlines()[-1][:120]}")
+        code_cells = sum(cell.cell_type == "code"
+                         for cell in nbformat.read(path, as_version=4).cells)
+        if path in failed:
             rows.append([path.name, code_cells, "failed", "", ""])
             continue
-        total += seconds
-        rows.append([path.name, code_cells, seconds, seconds - floor, seconds / floor])
-    ran = len(paths) - len(failed)
-    floor_total = ran * floor  # the fastest empty run: one slow run must not inflate it
-    rows.append([f"sum of {ran}", "", total, total - floor_total,
-                 total / floor_total if floor_total else ""])
-    rows.append([f"floor: empty notebook x {ran}", "", floor_total, 0.0, 1.0])
+        median = statistics.median(seconds[path])
+        rows.append([path.name, code_cells, median, median - floor,
+                     paired_ratio({"run": seconds[path], "floor": empty[path]}, "run", "floor")])
+    if ran:
+        sums = {"lectures": [sum(seconds[p][r] for p in ran) for r in range(rounds)],
+                "floor": [sum(empty[p][r] for p in ran) for r in range(rounds)]}
+        total = statistics.median(sums["lectures"])
+        floor_total = statistics.median(sums["floor"])
+        rows.append([f"sum of {len(ran)}", "", total, total - floor_total,
+                     paired_ratio(sums, "lectures", "floor")])
+        rows.append([f"floor: empty notebook x {len(ran)}", "", floor_total, 0.0, 1.0])
+        fastest = sum(min(seconds[p]) for p in ran) / (len(ran) * min(
+            t for p in ran for t in empty[p]))
     notes = [
-        "Each notebook runs once in a fresh python3 kernel via nbclient (kernel start, all "
-        "cells, shutdown); the floor is the fastest of "
-        f"{len(floors)} runs of an empty notebook ({floor:.2f} s), and the floor row is "
-        "that run times the number of notebooks.",
-        "'cells' = seconds minus one empty-notebook run: the time spent in the lecture's code.",
-    ] + [f"failed: {message}" for message in failed]
+        f"{rounds} round{'s' if rounds != 1 else ''}; in each, every notebook runs in a fresh "
+        "python3 kernel via nbclient (kernel start, all cells, shutdown) right after an "
+        "empty notebook does. Seconds are "
+        "medians over the rounds; 'x empty notebook' is the median over rounds of the ratio "
+        "to the empty run just before (for the sum: of the round's sums), which cancels "
+        "the machine's drift in speed between rounds.",
+        f"'cells' = seconds minus an empty-notebook run (median {floor:.2f} s): the time "
+        "spent in the lecture's code.",
+    ] + ([f"Best against best (each lecture's fastest run against the fastest empty run "
+          f"of all): {fastest:.2f}x."] if ran else []) + [
+        f"failed: {message}" for message in failed.values()]
     return Table(
         "Executing the lecture notebooks",
         ["notebook", "code cells", "seconds", "cells (s)", "x empty notebook"],
