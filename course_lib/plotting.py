@@ -4,7 +4,7 @@ Colours come from the Okabe-Ito palette, which stays distinguishable with the co
 forms of colour blindness; classes also differ by marker shape, never by red-versus-green
 alone. Labels are plain Unicode text (``x₁``, ``σ′``, ``10⁻²``), not ``$...$`` mathtext:
 matplotlib parses each mathtext label with a TeX grammar it first builds in every kernel,
-a tenth of a lecture's drawing time for symbols DejaVu Sans has anyway.
+about a seventh of the lectures' drawing time (measured) for symbols DejaVu Sans has anyway.
 """
 
 import re
