@@ -60,8 +60,8 @@ def cmd_collect(course, args):
 def cmd_autograde(course, args):
     from course_lib.grading import autograde, collect, worker
 
-    limits = worker.Limits(cell_timeout=args.timeout, memory_mb=args.memory_mb,
-                           grader_memory_mb=args.grader_memory_mb)
+    limits = worker.Limits(cell_timeout=args.timeout, student_timeout=args.student_timeout,
+                           memory_mb=args.memory_mb, grader_memory_mb=args.grader_memory_mb)
     results = autograde.autograde(course, args.assignment, students=args.student,
                                   workers=args.workers, limits=limits, unsafe=args.unsafe,
                                   progress=not args.quiet, force=args.force,
@@ -125,6 +125,17 @@ def cmd_demo(course, args):
     demo.run_demo(course, workers=args.workers, unsafe=args.unsafe, keep=args.keep)
 
 
+def positive_int(text):
+    """argparse type: a whole number above 0 (a count, seconds or MB)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return value
+
+
 def build_parser():
     from course_lib.grading.worker import Limits
 
@@ -160,7 +171,7 @@ def build_parser():
     demo = add("demo", cmd_demo, "the whole cycle on examples/ in a temporary copy, deleted "
                "at the end unless --keep", assignment=False)
     for q in (p, demo):
-        q.add_argument("--workers", type=int, default=2,
+        q.add_argument("--workers", type=positive_int, default=2,
                        help="students graded at once (default: 2)")
         q.add_argument("--unsafe", action="store_true",
                        help="run student code without the sandbox (resource limits only)")
@@ -168,10 +179,15 @@ def build_parser():
                       help="keep the temporary course and print its path")
     p.add_argument("--student", action="append",
                    help="grade only this student (repeatable; default: everyone collected)")
-    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default: 60)")
-    p.add_argument("--memory-mb", type=int, default=2048,
+    p.add_argument("--timeout", type=positive_int, default=60,
+                   help="seconds per cell (default: 60)")
+    p.add_argument("--student-timeout", type=positive_int, default=Limits.student_timeout,
+                   help="seconds one student's grading may take in all, kernel restarts "
+                        "included; past it the student scores 0 with status timeout and the "
+                        f"class goes on (default: {Limits.student_timeout})")
+    p.add_argument("--memory-mb", type=positive_int, default=2048,
                    help="kernel memory in MB (default: 2048)")
-    p.add_argument("--grader-memory-mb", type=int, default=Limits.grader_memory_mb,
+    p.add_argument("--grader-memory-mb", type=positive_int, default=Limits.grader_memory_mb,
                    help="memory in MB of the process that reads and grades each student's "
                         f"notebooks (default: {Limits.grader_memory_mb})")
     p.add_argument("--scheduler", metavar="ADDRESS",

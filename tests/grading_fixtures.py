@@ -126,6 +126,16 @@ def slow_cell(folder, release):
     _write(folder, answer(release, {**GOOD, "square": "import time\ntime.sleep(3600)"}))
 
 
+SLOW_PART_SECONDS = 25
+
+
+def slow_parts(folder, release):
+    """Correct, but each part sleeps 25 s: every cell within a 60 s --timeout, the two
+    together longer than a short --student-timeout."""
+    pause = f"\nimport time\ntime.sleep({SLOW_PART_SECONDS})"
+    _write(folder, answer(release, {name: code + pause for name, code in GOOD.items()}))
+
+
 def ignores_interrupt(folder, release):
     """Part 2 ignores SIGINT and loops: the kernel is stopped, part 1 keeps its points."""
     source = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"

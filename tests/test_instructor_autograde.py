@@ -8,6 +8,7 @@ import csv
 import os
 import re
 import shutil
+import time
 
 import grading_fixtures as fx
 import nbformat
@@ -438,3 +439,36 @@ def test_a_worker_without_the_sandbox_refuses_to_grade(released, monkeypatch):
     with pytest.raises(RuntimeError, match="refusing to run student code without the "
                                            "sandbox: bwrap not found"):
         plugin.setup()
+
+
+def test_student_timeout_stops_one_slow_student_and_the_class_goes_on(
+        released, tmp_path_factory, release_nb, reference):
+    """Every cell of ``sleepy`` ends within --timeout, but together they take longer than
+    --student-timeout: sleepy is stopped there (0, ``timeout``), zoe is graded as usual."""
+    root = tmp_path_factory.mktemp("student-timeout") / "course"
+    shutil.copytree(released, root)
+    fx.good(root.parent / "in" / "zoe", release_nb)
+    fx.slow_parts(root.parent / "in" / "sleepy", release_nb)
+    run(root, "collect", fx.ASSIGNMENT, str(root.parent / "in"))
+    start = time.monotonic()
+    run(root, "autograde", fx.ASSIGNMENT, *SANDBOX, "--workers", "1", "--timeout", "60",
+        "--student-timeout", "12")
+    elapsed = time.monotonic() - start
+    status = Course(root).load_status(fx.ASSIGNMENT)
+    assert status["sleepy"]["status"] == "timeout"
+    assert status["sleepy"]["score"] == 0
+    assert any(re.fullmatch(r"grading stopped after 1[2-4] s", problem)
+               for problem in status["sleepy"]["problems"]), status["sleepy"]["problems"]
+    assert status["zoe"]["status"] == "ok" and status["zoe"]["score"] == reference["good"]
+    assert elapsed < 2 * fx.SLOW_PART_SECONDS  # sleepy's cells alone need longer than that
+
+
+@pytest.mark.parametrize("option", ["--student-timeout", "--timeout", "--workers",
+                                    "--memory-mb", "--grader-memory-mb"])
+@pytest.mark.parametrize("value", ["0", "-5", "ten"])
+def test_limits_must_be_whole_numbers_above_zero(released, capsys, option, value):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--quiet", "--root", str(released), "autograde", fx.ASSIGNMENT, option, value])
+    assert stopped.value.code == 2
+    assert f"argument {option}: expected a whole number above 0, got {value!r}" in \
+        capsys.readouterr().err
