@@ -164,10 +164,13 @@ def linear_layer_graph(n_in=3, n_out=2, ax=None):
         for j, (xo, yo) in enumerate(outputs.values(), start=1):
             ax.plot([xi, xo], [yi, yo], color=PALETTE[1] if is_bias else "grey",
                     ls="--" if is_bias else "-", lw=1, zorder=1)
-            t = 0.2 if j == 1 else 0.45
+            # each weight written along its own edge, near its input: no label sits where
+            # edges cross, so w₁₂ cannot be read off the edge from x₂ to y₁
+            t = 0.22
             label = f"b{_subscript(j)}" if is_bias else f"w{_subscript(i)}{_subscript(j)}"
-            ax.text(xi + t * (xo - xi), yi + t * (yo - yi) + 0.08, label, fontsize=9, ha="center",
-                    color=PALETTE[5] if is_bias else "black")
+            ax.text(xi + t * (xo - xi), yi + t * (yo - yi), label, fontsize=9, ha="center",
+                    va="bottom", rotation=np.degrees(np.arctan2(yo - yi, xo - xi)),
+                    rotation_mode="anchor", color=PALETTE[5] if is_bias else "black")
     for names, colour in ((inputs, PALETTE[4]), (outputs, PALETTE[2])):
         for name, centre in names.items():
             ax.add_patch(patches.Circle(centre, 0.3, zorder=2, edgecolor="black",

@@ -163,9 +163,9 @@ def place_axes(fig, left=0.8, right=0.3, bottom=0.5, top=0.35, wspace=0.8, max_t
     draw: about a fifth of a lecture's run time. A row of panels with a one-line title,
     axis labels and tick labels fits in these margins; ``wspace`` is the gap between two
     panels (room for the right one's y label); ``top=0.6`` leaves room for two-line titles.
-    Each axis gets at most ``max_ticks`` ticks on a linear scale: matplotlib builds and
-    draws every tick as five artists, the largest part of drawing a panel, and puts up to
-    ten on a tall axis, where six read as well.
+    Each linear axis gets about ``max_ticks`` ticks, and never fewer than four:
+    matplotlib builds and draws every tick as five artists, the largest part of drawing a
+    panel, and puts up to ten on a tall axis, where five or six read as well.
     Call it right after ``plt.subplots`` and before adding colorbars.
     """
     width, height = fig.get_size_inches()
@@ -174,7 +174,7 @@ def place_axes(fig, left=0.8, right=0.3, bottom=0.5, top=0.35, wspace=0.8, max_t
     fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
                         top=1 - top / height, wspace=wspace / panel)
     for ax in fig.axes:
-        ax.locator_params(nbins=max_ticks - 1)  # intervals between ticks
+        ax.locator_params(nbins=max_ticks - 1, min_n_ticks=4)  # nbins: intervals
     return fig
 
 

@@ -167,14 +167,15 @@ class XorLineExplorer(FigureWidget):
         w1, w2, b = self.weights
         plotting.plot_decision_boundary(
             lambda grid: step_classify(grid, w1, w2, b), self.X, self.y, ax=ax,
-            resolution=100, padding=0.4,
+            resolution=100, padding=0.4, legend_loc="center right",
         )
         plotting.plot_points(self.X, self.y, ax=ax, size=120)
         wrong = step_classify(self.X, w1, w2, b) != self.y
         ax.scatter(*self.X[wrong].T, s=500, facecolors="none", edgecolors="black",
                    linewidths=1.5, zorder=4)
         _draw_line(ax, w1, w2, b)
-        ax.set_title(f"w = ({w1:.1f}, {w2:.1f}), b = {b:.1f}: "
+        w1, w2, b = (f"{value:.1f}".replace("-", "−") for value in (w1, w2, b))  # minus signs
+        ax.set_title(f"w = ({w1}, {w2}), b = {b}: "
                      f"{int(wrong.sum())} of {len(self.y)} wrong (circled)")
 
 
