@@ -14,7 +14,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from benchmarks.timing import Table, paired_ratio, timed
+from benchmarks.timing import Table, timed
 
 LECTURES = Path(__file__).resolve().parent.parent / "lectures"
 TIMEOUT = 120
@@ -46,7 +46,7 @@ def run(quick=False, rounds=3):
         return Table("Executing the lecture notebooks", ["notebook"], [],
                      [f"no notebooks in {LECTURES}"])
     # each lecture runs right after an empty notebook, and the pair is repeated in
-    # `rounds` rounds: a ratio taken within a pair cancels the machine's drift in speed
+    # `rounds` rounds: a lecture and its floor meet the same load
     seconds = {path: [] for path in paths}
     empty = {path: [] for path in paths}
     failed = {}
@@ -65,7 +65,8 @@ def run(quick=False, rounds=3):
             seconds[path].append(run_seconds)
             empty[path].append(floor_seconds)
     ran = [path for path in paths if path not in failed]
-    floor = statistics.median(t for path in ran for t in empty[path]) if ran else 0.0
+    median = {path: statistics.median(seconds[path]) for path in ran}
+    floor = {path: statistics.median(empty[path]) for path in ran}
     rows = []
     for path in paths:
         code_cells = sum(cell.cell_type == "code"
@@ -73,31 +74,24 @@ def run(quick=False, rounds=3):
         if path in failed:
             rows.append([path.name, code_cells, "failed", "", ""])
             continue
-        median = statistics.median(seconds[path])
-        rows.append([path.name, code_cells, median, median - floor,
-                     paired_ratio({"run": seconds[path], "floor": empty[path]}, "run", "floor")])
-    if ran:
-        sums = {"lectures": [sum(seconds[p][r] for p in ran) for r in range(rounds)],
-                "floor": [sum(empty[p][r] for p in ran) for r in range(rounds)]}
-        total = statistics.median(sums["lectures"])
-        floor_total = statistics.median(sums["floor"])
-        rows.append([f"sum of {len(ran)}", "", total, total - floor_total,
-                     paired_ratio(sums, "lectures", "floor")])
-        rows.append([f"floor: empty notebook x {len(ran)}", "", floor_total, 0.0, 1.0])
-        fastest = sum(min(seconds[p]) for p in ran) / (len(ran) * min(
-            t for p in ran for t in empty[p]))
+        rows.append([path.name, code_cells, median[path], median[path] - floor[path],
+                     median[path] / floor[path]])
     notes = [
         f"{rounds} round{'s' if rounds != 1 else ''}; in each, every notebook runs in a fresh "
         "python3 kernel via nbclient (kernel start, all cells, shutdown) right after an "
-        "empty notebook does. Seconds are "
-        "medians over the rounds; 'x empty notebook' is the median over rounds of the ratio "
-        "to the empty run just before (for the sum: of the round's sums), which cancels "
-        "the machine's drift in speed between rounds.",
-        f"'cells' = seconds minus an empty-notebook run (median {floor:.2f} s): the time "
-        "spent in the lecture's code.",
-    ] + ([f"Best against best (each lecture's fastest run against the fastest empty run "
-          f"of all): {fastest:.2f}x."] if ran else []) + [
-        f"failed: {message}" for message in failed.values()]
+        "empty notebook does. 'seconds' is a lecture's median over the rounds, its floor the "
+        "median of the empty runs paired with it, so that neither one slow nor one quick "
+        "kernel start moves a ratio; 'cells' is the difference, the time spent in the "
+        "lecture's code.",
+    ]
+    if ran:
+        total, floor_total = sum(median.values()), sum(floor.values())
+        rows.append([f"sum of {len(ran)}", "", total, total - floor_total, total / floor_total])
+        rows.append([f"floor: empty notebook x {len(ran)}", "", floor_total, 0.0, 1.0])
+        fastest = sum(min(seconds[p]) for p in ran) / sum(min(empty[p]) for p in ran)
+        notes.append(f"Best against best (each lecture's fastest run against the fastest "
+                     f"of the empty runs paired with it, summed): {fastest:.2f}x.")
+    notes += [f"failed: {message}" for message in failed.values()]
     return Table(
         "Executing the lecture notebooks",
         ["notebook", "code cells", "seconds", "cells (s)", "x empty notebook"],
