@@ -509,15 +509,20 @@ def leak_hidden_inputs(folder, release):
         "    return x * x")}))
 
 
+# a correct ``square`` that keeps, in ``KEPT``, every argument no visible test passes
+SQUARE_KEEPING_HIDDEN_INPUTS = (
+    "import numpy as np\nKEPT = []\n"
+    "def square(x):\n"
+    "    if isinstance(x, np.ndarray) and x.tolist() != [0.0, 1.0, 2.0]:\n"
+    "        KEPT.append(x.tolist())\n"
+    "    return x * x")
+
+
 def leak_across_tests(folder, release):
     """``square`` is correct and keeps every argument a visible test does not use; ``mean``
     raises with what was kept, from the visible test that runs after the hidden one."""
     _write(folder, answer(release, {
-        "square": ("import numpy as np\nKEPT = []\n"
-                   "def square(x):\n"
-                   "    if isinstance(x, np.ndarray) and x.tolist() != [0.0, 1.0, 2.0]:\n"
-                   "        KEPT.append(x.tolist())\n"
-                   "    return x * x"),
+        "square": SQUARE_KEEPING_HIDDEN_INPUTS,
         "mean": ("def mean(x):\n"
                  "    raise ValueError('LEAK ' + repr(KEPT))")}))
 
@@ -552,11 +557,7 @@ def leak_via_check_message(folder, release):
     after it, returns that input times 111.111 (5.0 -> 555.555), which the test's own
     failure message ("ACTUAL: ...") would print."""
     _write(folder, answer(release, {
-        "square": ("import numpy as np\nKEPT = []\n"
-                   "def square(x):\n"
-                   "    if isinstance(x, np.ndarray) and x.tolist() != [0.0, 1.0, 2.0]:\n"
-                   "        KEPT.append(x.tolist())\n"
-                   "    return x * x"),
+        "square": SQUARE_KEEPING_HIDDEN_INPUTS,
         "mean": ("def mean(x):\n"
                  "    return KEPT[0][1] * 111.111")}))
 
@@ -566,11 +567,7 @@ def leak_via_dead_cell(folder, release):
     hidden test stops the kernel when it has one: which cell died would carry the input
     (one cell per value)."""
     _write(folder, answer(release, {
-        "square": ("import numpy as np\nKEPT = []\n"
-                   "def square(x):\n"
-                   "    if isinstance(x, np.ndarray) and x.tolist() != [0.0, 1.0, 2.0]:\n"
-                   "        KEPT.append(x.tolist())\n"
-                   "    return x * x"),
+        "square": SQUARE_KEEPING_HIDDEN_INPUTS,
         "mean": ("import os\n"
                  "if KEPT:\n"
                  "    os._exit(1)\n"
