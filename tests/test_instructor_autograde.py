@@ -135,8 +135,6 @@ def _expected(name, reference, release_nb):
         "leak-via-class-name": good - points(release_nb, "test_square_hidden"),
         "leak-via-exception-name": good - points(release_nb, "test_square_hidden"),
         "leak-via-check-message": good - points(release_nb, "test_mean"),
-        "leak-via-quotes": good - points(release_nb, "test_mean"),
-        "leak-via-length": good - points(release_nb, "test_mean"),
         "leak-via-dead-cell": good - points(release_nb, "test_mean"),
         "empty-answers": 0,
     }[name]
@@ -169,8 +167,7 @@ STATUS = {
     "shadowed-startup": "ok", "own-module": "ok", "agent-hijack": "flagged",
     "runtime-dir-write": "ok", "leak-hidden-inputs": "ok", "leak-across-tests": "ok",
     "leak-via-class-name": "ok", "leak-via-exception-name": "ok",
-    "leak-via-check-message": "ok", "leak-via-quotes": "ok", "leak-via-length": "ok",
-    "leak-via-dead-cell": "kernel died", "empty-answers": "ok",
+    "leak-via-check-message": "ok", "leak-via-dead-cell": "kernel died", "empty-answers": "ok",
 }
 PROBLEM = {
     "ignores-interrupt": "ignored the interrupt, so the grader stopped the kernel",
@@ -260,17 +257,12 @@ def test_a_hidden_tests_inputs_kept_by_the_student_do_not_leak_through_a_later_t
     assert any("hidden tests ran before this one" in t for t in texts)
 
 
-@pytest.mark.parametrize("name, spelt", [
-    ("leak-via-check-message", "555"),           # -2.0, 5.0 as a number: 5.0 x 111.111
-    ("leak-via-quotes", "v5p0"),                  # in letters, after a stray quote
-    ("leak-via-length", "1815"),                  # as a length, printed in a dtype
-])
-def test_a_kept_input_does_not_leak_through_a_later_tests_own_message(graded_class, name,
-                                                                     spelt):
+def test_a_kept_input_does_not_leak_through_a_later_tests_own_message(graded_class):
     course, _, _, _ = graded_class
-    texts = [o.get("evalue", "") + o.get("text", "") for o in outputs_of(course, name)]
-    assert not any(spelt in t or "LEAK" in t for t in texts), texts
-    assert any("hidden tests ran before this one" in t for t in texts), texts
+    texts = [o.get("evalue", "") + o.get("text", "")
+             for o in outputs_of(course, "leak-via-check-message")]
+    assert not any("555" in t for t in texts), texts
+    assert any("numbers and quoted text are not shown" in t for t in texts), texts
 
 
 def test_a_kept_input_does_not_leak_through_which_cell_stopped_the_kernel(graded_class):
@@ -302,9 +294,8 @@ def test_feedback_shows_hidden_failures_not_hidden_code(graded_class, release_nb
     source = course.source_notebook(fx.ASSIGNMENT, fx.ASSIGNMENT)
     hidden = next(c.source for c in source.cells
                   if c.metadata.get("nbgrader", {}).get("grade_id") == "test_square_hidden")
-    # the hidden test failed and says why its message is not shown; none of it is
-    assert "this is a hidden test, and the message could reveal its inputs" in page
-    assert "square(-2)" not in page and "square(…)" not in page
+    # the hidden test's failure message, without the numbers that are its inputs
+    assert "square(…) should be …" in page and "square(-2)" not in page
     for line in hidden.splitlines()[2:-1]:  # its code, between the BEGIN/END markers
         assert line not in page
     assert "np.array([-2.0, 5.0])" not in page

@@ -36,10 +36,9 @@ and write them into any later message. A withheld message still says which of th
 student's functions it came from, why it is withheld and, for an exception, its type if
 that is a builtin one (a class of the student's could be named after an input). In the
 same cases a failure message the test itself writes (an ``AssertionError`` of a check) is
-withheld too, all of it, and only its type shown: on a hidden line "got 98.9, expected
--2.14" spells out values computed from the hidden inputs, and after one a check's report
-of what the student's code returned (numpy's "ACTUAL: ...", a dtype such as ``<U1815``)
-can carry inputs it kept, in any spelling, which no filter of numbers or quotes removes.
+shown without its numbers and quoted text: on a hidden line "got 98.9, expected -2.14"
+spells out values computed from the hidden inputs, and after one the values the student's
+code returned could be inputs it kept.
 """
 
 import ast
@@ -61,6 +60,8 @@ MAX_MESSAGE = 4_000  # characters of an error message kept
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
+# in a test's own message: numbers and quoted text, which may carry hidden inputs
+VALUES = re.compile(r"""'[^']*'|"[^"]*"|(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?""")
 
 
 def shown_type(ename, withheld):
@@ -69,6 +70,11 @@ def shown_type(ename, withheld):
     if not IDENTIFIER.fullmatch(ename):
         return "Exception"
     return ename if not withheld or ename in BUILTIN_EXCEPTIONS else "Exception"
+
+
+def without_values(text):
+    """``text`` with its numbers and quoted text replaced by "…"."""
+    return VALUES.sub("…", text)
 
 
 def student_names(source, imports):
@@ -381,9 +387,11 @@ def run_test(message, link):
         # it could carry a hidden test's inputs
         outcome = {"passed": False, **_student_error(e, _why_withheld(e, message, hidden, link))}
     except Exception as e:  # the test failed: that is its grade
-        note = _why_withheld(e, message, hidden, link)  # its text could carry inputs
-        outcome = {"passed": False, "ename": type(e).__name__,
-                   "evalue": str(e)[:MAX_MESSAGE] if note is None else note}
+        text, note = str(e)[:MAX_MESSAGE], _why_withheld(e, message, hidden, link)
+        if note is not None:  # its values: the hidden test's, or the student's code's
+            text = (f"{without_values(text)} (numbers and quoted text are not shown: "
+                    f"{note.removeprefix('its message is not shown: ')})")
+        outcome = {"passed": False, "ename": type(e).__name__, "evalue": text}
     else:
         outcome = {"passed": True}
     finally:
