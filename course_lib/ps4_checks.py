@@ -2,10 +2,13 @@
 
 Each ``check_*`` function calls a student's function on inputs drawn here from a seed,
 compares the result with a reference computed here (course_lib's layers and losses, or
-numpy imported by this module), and raises ``AssertionError`` with a message that says what
-is wrong: a shape mismatch, a wrong sign, a missing factor, a failure only for a batch of
-one. Nothing from the notebook's namespace is used except the function under test, so a
-student who redefines ``np`` or ``Linear`` in the notebook cannot change a reference.
+numpy imported by this module), and raises a :class:`~course_lib.check_failure.CheckFailure`
+(an ``AssertionError``) with a message that says what is wrong: a shape mismatch, a wrong
+sign, a missing factor, a failure only for a batch of one. Every value in a message that
+depends on what the student's code returned (a shape, a value, an index, a count) is a
+``Returned`` field, which the grader hides once hidden tests have passed their inputs to
+that code. Nothing from the notebook's namespace is used except the function under test, so
+a student who redefines ``np`` or ``Linear`` in the notebook cannot change a reference.
 """
 
 import numpy as np
@@ -13,6 +16,7 @@ import numpy as np
 from course_lib import datasets as _datasets
 from course_lib import layers as _layers
 from course_lib import losses as _losses
+from course_lib.check_failure import CheckFailure, Returned
 from course_lib.gradcheck import GradcheckReport, check_gradients
 
 RTOL = 1e-6
@@ -47,8 +51,8 @@ def assert_matches(actual, expected, what, likely_mistakes=None, inputs=None,
     """
     expected = np.asarray(expected, dtype=np.float64)
     if expected.ndim > 0 and not isinstance(actual, np.ndarray):
-        raise AssertionError(f"{what}: expected a numpy array of shape {expected.shape}, got "
-                             f"a {type(actual).__name__}")
+        raise CheckFailure("{what}: expected a numpy array of shape {shape}, got a {got}",
+                           what=what, shape=expected.shape, got=Returned(type(actual).__name__))
     actual = np.asarray(actual)
     if actual.shape != expected.shape:
         hint = ""
@@ -56,48 +60,59 @@ def assert_matches(actual, expected, what, likely_mistakes=None, inputs=None,
             hint = " (transposed?)"
         elif actual.size == expected.size:
             hint = " (the same entries in another shape: a reshape, squeeze or ravel?)"
-        raise AssertionError(
-            f"{what}: shape mismatch, expected {expected.shape}, got {actual.shape}{hint}"
-        )
+        raise CheckFailure("{what}: shape mismatch, expected {shape}, got {got}{hint}",
+                           what=what, shape=expected.shape, got=Returned(actual.shape), hint=hint)
     if not (np.issubdtype(actual.dtype, np.integer) or np.issubdtype(actual.dtype, np.floating)):
-        raise AssertionError(f"{what}: expected real numbers, got dtype {actual.dtype}")
+        raise CheckFailure("{what}: expected real numbers, got dtype {dtype}", what=what,
+                           dtype=Returned(actual.dtype))
     actual = actual.astype(np.float64)
     if not np.all(np.isfinite(actual)):
-        raise AssertionError(_not_finite(actual, what, inputs, if_not_finite))
+        raise _not_finite(actual, what, inputs, if_not_finite)
     if np.allclose(actual, expected, rtol=RTOL, atol=ATOL):
         return
     for message, wrong in (likely_mistakes or {}).items():
         wrong = np.asarray(wrong, dtype=np.float64)
         if wrong.shape == actual.shape and np.allclose(actual, wrong, rtol=RTOL, atol=ATOL):
-            raise AssertionError(f"{what}: {message}")
+            raise CheckFailure("{what}: {message}", what=what, message=message)
     if np.any(expected != 0) and np.allclose(actual, -expected, rtol=RTOL, atol=ATOL):
-        raise AssertionError(f"{what}: wrong sign, you return minus the right answer")
+        raise CheckFailure("{what}: wrong sign, you return minus the right answer", what=what)
     # a single number is a multiple of any other: "a constant factor" would say nothing
     scale = _constant_ratio(actual, expected) if expected.size > 1 else None
     if scale is not None:
-        raise AssertionError(f"{what}: off by a constant factor, you return {scale:.4g} times "
-                             f"the right answer")
+        raise CheckFailure("{what}: off by a constant factor, you return {scale:.4g} times the "
+                           "right answer", what=what, scale=Returned(scale))
+    if not expected.ndim:
+        raise CheckFailure("{what}: wrong values: got {got:.6g}, expected {expected:.6g}",
+                           what=what, got=Returned(float(actual)), expected=float(expected))
     error = np.abs(actual - expected)
-    worst = np.unravel_index(np.argmax(error), error.shape) if error.ndim else ()
-    where = f" at index {tuple(int(i) for i in worst)}" if error.ndim else ""
-    raise AssertionError(
-        f"{what}: wrong values{where}: got {float(actual[worst]):.6g}, expected "
-        f"{float(expected[worst]):.6g}" + (
-            f" ({int(np.sum(~np.isclose(actual, expected)))} of {expected.size} entries "
-            "differ)" if expected.size > 1 else "")
-    )
+    worst = np.unravel_index(np.argmax(error), error.shape)
+    # the entry shown is the student's choice: its index and both values are theirs
+    raise CheckFailure(
+        "{what}: wrong values at index {index}: got {got:.6g}, expected {expected:.6g}"
+        + (" ({count} of {size} entries differ)" if expected.size > 1 else ""),
+        what=what, index=Returned(tuple(int(i) for i in worst)),
+        got=Returned(float(actual[worst])), expected=Returned(float(expected[worst])),
+        count=Returned(int(np.sum(~np.isclose(actual, expected)))), size=expected.size)
 
 
 def _not_finite(actual, what, inputs, fix):
-    """``"<what>: nan at index (0, 1), where x = 1000 (2 of 6 entries); <fix>"``."""
+    """The failure ``"<what>: nan at index (0, 1), where x = 1000 (2 of 6 entries); <fix>"``
+    (the entry, and so the input shown, is the student's choice: both are returned values)."""
     bad = ~np.isfinite(actual)
-    first = tuple(int(i) for i in np.argwhere(bad)[0]) if actual.ndim else ()
-    value = actual[first] if actual.ndim else actual
-    where = f" at index {first}" if actual.ndim else ""
-    if inputs is not None and np.shape(inputs[1]) == actual.shape and actual.ndim:
-        where += f", where {inputs[0]} = {float(np.asarray(inputs[1])[first]):g}"
-    count = f" ({int(bad.sum())} of {actual.size} entries)" if actual.ndim else ""
-    return f"{what}: {float(value)}{where}{count}" + (f"; {fix}" if fix else "")
+    template, fields = "{what}: {value}", {"what": what}
+    if actual.ndim:
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" at index {first}"
+        if inputs is not None and np.shape(inputs[1]) == actual.shape:
+            where += f", where {inputs[0]} = {float(np.asarray(inputs[1])[first]):g}"
+        template += "{where} ({count} of {size} entries)"
+        fields.update(value=Returned(float(actual[first])), where=Returned(where),
+                      count=Returned(int(bad.sum())), size=actual.size)
+    else:
+        fields["value"] = Returned(float(actual))
+    if fix:
+        template, fields["fix"] = template + "; {fix}", fix
+    return CheckFailure(template, **fields)
 
 
 def _constant_ratio(actual, expected):
@@ -124,10 +139,10 @@ IN_PLACE_FIXES = {
 def _unchanged(before, after, name, call):
     if not np.array_equal(before, after, equal_nan=True):
         fix = IN_PLACE_FIXES.get(name, "compute new arrays instead of changing the inputs")
-        raise AssertionError(
-            f"{call} changed its argument {name} in place; PS4 asks you to leave every "
-            f"argument unchanged (your gradient check reuses dout, a network reuses x): {fix}"
-        )
+        raise CheckFailure(
+            "{call} changed its argument {name} in place; PS4 asks you to leave every "
+            "argument unchanged (your gradient check reuses dout, a network reuses x): {fix}",
+            call=call, name=name, fix=fix)
 
 
 def _expect_tuple(result, length, call, names):
@@ -135,7 +150,8 @@ def _expect_tuple(result, length, call, names):
         got = f"a {type(result).__name__}" + (
             f" of length {len(result)}" if isinstance(result, tuple | list) else ""
         )
-        raise AssertionError(f"{call} must return a tuple {names}, got {got}")
+        raise CheckFailure("{call} must return a tuple {names}, got {got}", call=call,
+                           names=names, got=Returned(got))
     return result
 
 
@@ -313,8 +329,8 @@ def _call_loss(softmax_cross_entropy, scores, labels):
                                   "(loss, dscores)")
     _unchanged(scores, scores_in, "scores", call)
     if np.ndim(loss) != 0:
-        raise AssertionError(f"loss from {call}: must be one number (the mean over the batch), "
-                             f"got shape {np.shape(loss)}")
+        raise CheckFailure("loss from {call}: must be one number (the mean over the batch), "
+                           "got shape {shape}", call=call, shape=Returned(np.shape(loss)))
     return call, float(loss), dscores
 
 
@@ -347,20 +363,21 @@ def check_softmax_large_logits(softmax_cross_entropy, n, c, seed, scale=1e4):
         call, loss, dscores = _call_loss(softmax_cross_entropy, scores, labels)
     grad_finite = bool(np.all(np.isfinite(np.asarray(dscores, dtype=np.float64))))
     if not np.isfinite(loss) and grad_finite:
-        raise AssertionError(
-            f"{call}: logits of size about {scale:g} give a loss of {loss} but a finite "
+        raise CheckFailure(
+            "{call}: logits of size about {scale:g} give a loss of {loss} but a finite "
             "gradient: a probability rounded to 0 before its log (log 0 = -inf). Compute the "
             "log-probabilities directly, log p = s - max - log(sum(exp(s - max))), and take "
-            "the loss from them, not np.log of the probabilities")
+            "the loss from them, not np.log of the probabilities", call=call, scale=scale,
+            loss=Returned(loss))
     if not grad_finite:
-        raise AssertionError(
-            f"{call}: logits of size about {scale:g} give a loss of {loss} and "
-            f"{int(np.sum(~np.isfinite(dscores)))} non-finite gradient entries: exp overflowed "
-            f"to inf, or all of a row's exps underflowed to 0 and 0 / 0 is nan (as after "
-            f"subtracting the maximum of the whole array); subtract each row's maximum "
-            f"before exp, scores.max(axis=1, keepdims=True) (softmax does not change, every "
-            f"exponent is then <= 0, and each row's sum is at least 1)"
-        )
+        raise CheckFailure(
+            "{call}: logits of size about {scale:g} give a loss of {loss} and {count} "
+            "non-finite gradient entries: exp overflowed to inf, or all of a row's exps "
+            "underflowed to 0 and 0 / 0 is nan (as after subtracting the maximum of the whole "
+            "array); subtract each row's maximum before exp, scores.max(axis=1, keepdims=True) "
+            "(softmax does not change, every exponent is then <= 0, and each row's sum is at "
+            "least 1)", call=call, scale=scale, loss=Returned(loss),
+            count=Returned(int(np.sum(~np.isfinite(dscores)))))
     expected_loss, expected_dscores = _losses.softmax_cross_entropy(scores, labels)
     assert_matches(loss, expected_loss, f"loss from {call}")
     assert_matches(dscores, expected_dscores, f"dscores from {call}")
@@ -400,13 +417,14 @@ def _call_gradcheck(gradcheck_function, forward, backward, inputs, description):
     call = f"gradcheck_function on {description}"
     report = gradcheck_function(forward, backward, {k: v.copy() for k, v in inputs.items()})
     if not isinstance(report, GradcheckReport):
-        raise AssertionError(f"{call}: expected the GradcheckReport that "
-                             f"course_lib.gradcheck.check_gradients returns, got "
-                             f"{type(report).__name__}")
+        raise CheckFailure("{call}: expected the GradcheckReport that "
+                           "course_lib.gradcheck.check_gradients returns, got {got}", call=call,
+                           got=Returned(type(report).__name__))
     names = {check.name for check in report.checks}
     if names != set(inputs):
-        raise AssertionError(f"{call}: the report checks {sorted(names)}; expected one "
-                             f"check per input, named {sorted(inputs)}")
+        raise CheckFailure("{call}: the report checks {got}; expected one check per input, "
+                           "named {names}", call=call, got=Returned(sorted(names)),
+                           names=sorted(inputs))
     return call, report
 
 
@@ -441,10 +459,10 @@ def check_gradcheck_function(gradcheck_function, n, d_in, d_out, seed):
             hint = ("; a backward that ignores dout is right only when dout is all ones: "
                     "draw dout at random (rng.standard_normal), not np.ones"
                     if description == IGNORES_DOUT and not failed else "")
-            raise AssertionError(
-                f"{call}: should fail exactly {sorted(wrong) or 'nothing'}, but fails "
-                f"{sorted(failed) or 'nothing'}{hint}:\n{report!r}"
-            )
+            raise CheckFailure("{call}: should fail exactly {wrong}, but fails {failed}{hint}:"
+                               "\n{report!r}", call=call, wrong=sorted(wrong) or "nothing",
+                               failed=Returned(sorted(failed) or "nothing"), hint=hint,
+                               report=Returned(report))
 
 
 GRADIENT_REPORTS = {
@@ -460,8 +478,8 @@ def check_gradient_reports(reports):
     """``reports`` must map each of GRADIENT_REPORTS's names to a passing full check."""
     if not isinstance(reports, dict) or set(reports) != set(GRADIENT_REPORTS):
         got = sorted(reports) if isinstance(reports, dict) else type(reports).__name__
-        raise AssertionError(f"gradient_reports must be a dict with the keys "
-                             f"{sorted(GRADIENT_REPORTS)}, got {got}")
+        raise CheckFailure("gradient_reports must be a dict with the keys {keys}, got {got}",
+                           keys=sorted(GRADIENT_REPORTS), got=Returned(got))
     for name, expected_names in GRADIENT_REPORTS.items():
         _check_report(f"gradient_reports[{name!r}]", reports[name], expected_names)
 
@@ -469,14 +487,15 @@ def check_gradient_reports(reports):
 def _check_report(what, report, expected_names):
     """``report`` must be a passing full GradcheckReport of exactly ``expected_names``."""
     if not isinstance(report, GradcheckReport):
-        raise AssertionError(f"{what} must be the GradcheckReport of a gradient check, got "
-                             f"{type(report).__name__}")
+        raise CheckFailure("{what} must be the GradcheckReport of a gradient check, got {got}",
+                           what=what, got=Returned(type(report).__name__))
     names = {check.name for check in report.checks}
     if names != expected_names or report.method != "full":
-        raise AssertionError(f"{what} must be a full check of {sorted(expected_names)}, got "
-                             f"a {report.method} check of {sorted(names)}")
+        raise CheckFailure("{what} must be a full check of {names}, got a {method} check of "
+                           "{got}", what=what, names=sorted(expected_names),
+                           method=Returned(report.method), got=Returned(sorted(names)))
     if not report.ok:
-        raise AssertionError(f"{what} fails:\n{report!r}")
+        raise CheckFailure("{what} fails:\n{report!r}", what=what, report=Returned(report))
 
 
 def _raised_type_error(error):
@@ -497,11 +516,11 @@ def _call_by_name(function, signature, *args, **kwargs):
             function(*args, *kwargs.values())
         except Exception:
             raise error from None
-    raise AssertionError(
-        f"this check calls your function by its parameter names, as {signature} (the "
-        f"names the task gives), and that call raised a TypeError, while the same call "
-        f"with the arguments by position works: keep the parameter names, "
-        f"def {signature}")
+    raise CheckFailure(
+        "this check calls your function by its parameter names, as {signature} (the names "
+        "the task gives), and that call raised a TypeError, while the same call with the "
+        "arguments by position works: keep the parameter names, def {signature}",
+        signature=signature)
 
 
 REFERENCE_FORWARDS = {  # what a student's forward must compute before its backward counts
@@ -550,8 +569,9 @@ def check_backward_numerically(name, forward, backward, shapes, seed):
     report = check_gradients(lambda: np.sum(numeric(**inputs) * dout), inputs, grads,
                              method="directional")
     if not report.ok:
-        raise AssertionError(f"a numerical gradient check of your {name} "
-                             f"({describe_inputs(**inputs)}) fails:\n{report!r}")
+        raise CheckFailure("a numerical gradient check of your {name} ({inputs}) fails:\n"
+                           "{report!r}", name=name, inputs=describe_inputs(**inputs),
+                           report=Returned(report))
 
 
 # --- part 5: backpropagation through a two-layer network ---------------------------------
@@ -594,8 +614,8 @@ def check_two_layer_loss(two_layer_loss, n, d, h, c, seed):
     """The loss of ``two_layer_loss(params, X, y)``: softmax cross-entropy of the scores."""
     call, params, X, y, loss, _ = _call_two_layer(two_layer_loss, n, d, h, c, seed)
     if np.ndim(loss) != 0:
-        raise AssertionError(f"loss from {call}: must be one number (the mean over the "
-                             f"batch), got shape {np.shape(loss)}")
+        raise CheckFailure("loss from {call}: must be one number (the mean over the batch), "
+                           "got shape {shape}", call=call, shape=Returned(np.shape(loss)))
     expected, _, pre, _, _ = _two_layer_reference(params, X, y)
     no_relu = _losses.softmax_cross_entropy(pre @ params["W2"] + params["b2"], y)[0]
     assert_matches(loss, expected, f"loss from {call}", {
@@ -609,8 +629,8 @@ def check_two_layer_gradients(two_layer_loss, n, d, h, c, seed):
     call, params, X, y, _, grads = _call_two_layer(two_layer_loss, n, d, h, c, seed)
     if not isinstance(grads, dict) or set(grads) != set(MLP_KEYS):
         got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
-        raise AssertionError(f"grads from {call}: expected a dict with the keys "
-                             f"{list(MLP_KEYS)}, got {got}")
+        raise CheckFailure("grads from {call}: expected a dict with the keys {keys}, got {got}",
+                           call=call, keys=list(MLP_KEYS), got=Returned(got))
     _, expected, pre, hidden, dscores = _two_layer_reference(params, X, y)
     dhidden = dscores @ params["W2"].T
     unmasked = {"W1": X.T @ dhidden, "b1": dhidden.sum(axis=0)}
@@ -637,13 +657,14 @@ def check_two_layer_numerically(two_layer_loss, n, d, h, c, seed):
                                                X.copy(), y.copy()), 2, call, "(loss, grads)")
     assert_matches(loss, _two_layer_reference(params, X, y)[0], f"loss from {call}")
     if not isinstance(grads, dict) or set(grads) != set(MLP_KEYS):
-        raise AssertionError(f"grads from {call}: expected a dict with the keys "
-                             f"{list(MLP_KEYS)}")
+        raise CheckFailure("grads from {call}: expected a dict with the keys {keys}",
+                           call=call, keys=list(MLP_KEYS))
     report = check_gradients(lambda: float(_two_layer_reference(params, X, y)[0]), params,
                              {k: np.asarray(grads[k], dtype=np.float64) for k in MLP_KEYS},
                              method="directional")
     if not report.ok:
-        raise AssertionError(f"a numerical gradient check of your {call} fails:\n{report!r}")
+        raise CheckFailure("a numerical gradient check of your {call} fails:\n{report!r}",
+                           call=call, report=Returned(report))
 
 
 def check_two_layer_report(report):
@@ -658,13 +679,14 @@ def reference_mlp(params):
     """course_lib's ``Linear -> ReLU -> Linear`` holding copies of ``params``."""
     if not isinstance(params, dict) or set(params) != set(MLP_KEYS):
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise AssertionError(f"expected a dict with the keys {list(MLP_KEYS)}, got {got}")
+        raise CheckFailure("expected a dict with the keys {keys}, got {got}",
+                           keys=list(MLP_KEYS), got=Returned(got))
     W1, b1, W2, b2 = (np.asarray(params[k], dtype=np.float64) for k in MLP_KEYS)
     shapes = ", ".join(f"{k} {np.shape(params[k])}" for k in MLP_KEYS)
     if not (W1.ndim == W2.ndim == 2 and b1.shape == (W1.shape[1],) == (W2.shape[0],)
             and b2.shape == (W2.shape[1],)):
-        raise AssertionError(f"shapes do not fit together: got {shapes}; expected W1 (D, H), "
-                             f"b1 (H,), W2 (H, C), b2 (C,)")
+        raise CheckFailure("shapes do not fit together: got {shapes}; expected W1 (D, H), "
+                           "b1 (H,), W2 (H, C), b2 (C,)", shapes=Returned(shapes))
     return _layers.Sequential(_reference_linear(W1, b1), _layers.ReLU(),
                               _reference_linear(W2, b2))
 
@@ -673,8 +695,8 @@ def mlp_accuracy(params, X, y):
     """Fraction of rows of ``X`` that the reference MLP on ``params`` classifies as ``y``."""
     model = reference_mlp(params)
     if model[0].in_features != X.shape[1]:
-        raise AssertionError(f"W1 has {model[0].in_features} rows, but the inputs have "
-                             f"{X.shape[1]} features")
+        raise CheckFailure("W1 has {rows} rows, but the inputs have {features} features",
+                           rows=Returned(model[0].in_features), features=X.shape[1])
     return float(np.mean(model.predict(X) == y))
 
 
@@ -683,8 +705,8 @@ def check_xor_weights(params, n_per_corner=1, noise=0.0, seed=0):
     X, y = _datasets.xor(n_per_corner=n_per_corner, noise=noise, rng=seed)
     model = reference_mlp(params)
     if model[2].out_features != 1:
-        raise AssertionError(f"W2 must have one column (one output score), got shape "
-                             f"{np.shape(params['W2'])}")
+        raise CheckFailure("W2 must have one column (one output score), got shape {shape}",
+                           shape=Returned(np.shape(params["W2"])))
     scores = model.forward(X)[:, 0]
     wrong = [
         f"  x = ({x1:+.3f}, {x2:+.3f}): score {s:+.3g}, predicted {int(s > 0)}, XOR is {t}"
@@ -692,16 +714,19 @@ def check_xor_weights(params, n_per_corner=1, noise=0.0, seed=0):
     ]
     if wrong:
         where = "the corners" if noise == 0 else f"points within noise {noise} of the corners"
-        raise AssertionError(f"your XOR network is wrong on {len(wrong)} of {len(X)} of "
-                             f"{where}:\n" + "\n".join(wrong[:8]))
+        # which points are wrong is the student's choice: they are returned values
+        raise CheckFailure("your XOR network is wrong on {count} of {size} of {where}:\n"
+                           "{points}", count=Returned(len(wrong)), size=len(X), where=where,
+                           points=Returned("\n".join(wrong[:8])))
 
 
 def check_accuracy(params, X, y, at_least, dataset):
     """Held-out accuracy of the reference MLP on ``params`` must reach ``at_least``."""
     accuracy = mlp_accuracy(params, X, y)
     if accuracy < at_least:
-        raise AssertionError(f"held-out accuracy on {dataset} is {accuracy:.3f}; at least "
-                             f"{at_least:.2f} is required")
+        raise CheckFailure("held-out accuracy on {dataset} is {accuracy:.3f}; at least "
+                           "{at_least:.2f} is required", dataset=dataset,
+                           accuracy=Returned(accuracy), at_least=at_least)
 
 
 def check_spirals_training(train_spirals, seed, at_least):
@@ -742,8 +767,9 @@ def check_digits_training(train_digits, seeds, at_least, trained=None):
     mean = float(np.mean(list(accuracies.values())))
     if mean < at_least:
         each = ", ".join(f"{a:.3f} (rng={s})" for s, a in accuracies.items())
-        raise AssertionError(
-            f"mean held-out accuracy over the digits held out by train_test_split with "
-            f"rng={', '.join(str(s) for s in accuracies)} is {mean:.3f}; at least "
-            f"{at_least:.2f} is required (each: {each}). Training that reaches 95% on "
-            "one split only is unstable: a smaller learning rate or more epochs helps")
+        raise CheckFailure(
+            "mean held-out accuracy over the digits held out by train_test_split with "
+            "rng={seeds} is {mean:.3f}; at least {at_least:.2f} is required (each: {each}). "
+            "Training that reaches 95% on one split only is unstable: a smaller learning rate "
+            "or more epochs helps", seeds=", ".join(str(s) for s in accuracies),
+            mean=Returned(mean), at_least=at_least, each=Returned(each))

@@ -562,6 +562,29 @@ def leak_via_check_message(folder, release):
                  "    return KEPT[0][1] * 111.111")}))
 
 
+def leak_via_quotes(folder, release):
+    """``square`` keeps a hidden test's input; ``mean`` returns it spelt in letters between
+    quotes of both kinds (``'a\\'b" LEAK mv2p0 v5p0 END'``): a filter of the message's
+    numbers and quoted text would let it through numpy's "ACTUAL:" line."""
+    _write(folder, answer(release, {
+        "square": SQUARE_KEEPING_HIDDEN_INPUTS,
+        "mean": ("def mean(x):\n"
+                 "    spelt = ' '.join('m' * (v < 0) + 'v' + str(abs(v)).replace('.', 'p')\n"
+                 "                     for v in KEPT[0])\n"
+                 "    return 'a\\'b\" LEAK ' + spelt + ' END'")}))
+
+
+def leak_via_length(folder, release):
+    """``square`` keeps a hidden test's input ``[a, b]``; ``mean`` returns a string of
+    ``1000 + 100 (a + 10) + (b + 10)`` letters, whose length numpy writes as a dtype
+    (``<U1815`` for ``[-2.0, 5.0]``)."""
+    _write(folder, answer(release, {
+        "square": SQUARE_KEEPING_HIDDEN_INPUTS,
+        "mean": ("def mean(x):\n"
+                 "    a, b = KEPT[0]\n"
+                 "    return 'z' * int(1000 + 100 * (a + 10) + (b + 10))")}))
+
+
 def leak_via_dead_cell(folder, release):
     """``square`` is correct and keeps a hidden test's input; the answer cell after the
     hidden test stops the kernel when it has one: which cell died would carry the input
@@ -593,7 +616,8 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     forged_replies, lying_object, hunts_hidden_tests, noisy_correct, forged_status, big_return,
     builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module,
     agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_across_tests, leak_via_class_name,
-    leak_via_exception_name, leak_via_check_message, leak_via_dead_cell, empty_answers)}
+    leak_via_exception_name, leak_via_check_message, leak_via_quotes, leak_via_length,
+    leak_via_dead_cell, empty_answers)}
 
 
 # A Dask task for tests (importable by the workers): the worker grading VICTIM dies.

@@ -135,6 +135,8 @@ def _expected(name, reference, release_nb):
         "leak-via-class-name": good - points(release_nb, "test_square_hidden"),
         "leak-via-exception-name": good - points(release_nb, "test_square_hidden"),
         "leak-via-check-message": good - points(release_nb, "test_mean"),
+        "leak-via-quotes": good - points(release_nb, "test_mean"),
+        "leak-via-length": good - points(release_nb, "test_mean"),
         "leak-via-dead-cell": good - points(release_nb, "test_mean"),
         "empty-answers": 0,
     }[name]
@@ -167,7 +169,8 @@ STATUS = {
     "shadowed-startup": "ok", "own-module": "ok", "agent-hijack": "flagged",
     "runtime-dir-write": "ok", "leak-hidden-inputs": "ok", "leak-across-tests": "ok",
     "leak-via-class-name": "ok", "leak-via-exception-name": "ok",
-    "leak-via-check-message": "ok", "leak-via-dead-cell": "kernel died", "empty-answers": "ok",
+    "leak-via-check-message": "ok", "leak-via-quotes": "ok", "leak-via-length": "ok",
+    "leak-via-dead-cell": "kernel died", "empty-answers": "ok",
 }
 PROBLEM = {
     "ignores-interrupt": "ignored the interrupt, so the grader stopped the kernel",
@@ -257,21 +260,28 @@ def test_a_hidden_tests_inputs_kept_by_the_student_do_not_leak_through_a_later_t
     assert any("hidden tests ran before this one" in t for t in texts)
 
 
-def test_a_kept_input_does_not_leak_through_a_later_tests_own_message(graded_class):
+@pytest.mark.parametrize("name, leak", [("leak-via-check-message", "555"),
+                                        ("leak-via-quotes", "v5p0"),
+                                        ("leak-via-length", "1815")])
+def test_a_kept_input_does_not_leak_through_a_later_tests_own_message(graded_class, name,
+                                                                      leak):
     course, _, _, _ = graded_class
-    texts = [o.get("evalue", "") + o.get("text", "")
-             for o in outputs_of(course, "leak-via-check-message")]
-    assert not any("555" in t for t in texts), texts
-    assert any("numbers and quoted text are not shown" in t for t in texts), texts
+    texts = [o.get("evalue", "") + o.get("text", "") for o in outputs_of(course, name)]
+    assert not any(leak in t for t in texts), texts
+    assert any("hidden tests ran before this one" in t for t in texts), texts
 
 
 def test_a_kept_input_does_not_leak_through_which_cell_stopped_the_kernel(graded_class):
-    _, status, _, _ = graded_class
+    course, status, _, _ = graded_class
     entry = status["leak-via-dead-cell"]
     assert "the kernel died in cell" in "; ".join(entry["problems"])  # the instructor's
     page = " ".join(student_view.notes(entry["status"], entry["problems"]))  # the student's
     assert "which one is not shown" in page
     assert not re.search(r"cell \d", page) and "re-ran" not in page
+    texts = [o.get("evalue", "") + o.get("text", "")  # the notebook the feedback shows
+             for o in outputs_of(course, "leak-via-dead-cell")]
+    assert any("a cell after the hidden tests killed the kernel" in t for t in texts), texts
+    assert not any(re.search(r"cell \d|\(mean\)", t) for t in texts), texts
 
 
 def test_data_that_cannot_cross_fails_the_test_and_says_why(graded_class):

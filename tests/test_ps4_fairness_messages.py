@@ -44,10 +44,10 @@ def student(monkeypatch):
     return namespace
 
 
-def run(namespace, source, after_hidden=False, label="test_x"):
+def run(namespace, source, after_hidden=False, label="test_x", why_missing=None):
     names = harness.student_names(source, IMPORTS)
     message = {"op": "run", "label": label, "source": source, "imports": IMPORTS,
-               "names": agent.describe(names), "why_missing": {},
+               "names": agent.describe(names), "why_missing": why_missing or {},
                "after_hidden": after_hidden}
     return harness.run_test(message, FakeGrader(namespace))
 
@@ -188,3 +188,90 @@ def test_a_subclass_container_still_carries_nothing_but_plain_data(student):
                     "def square(x):\n    return collections.OrderedDict(a=Leak())\n")
     done = run(student, VISIBLE)
     assert done["ename"] == "StudentDataError" and "a Leak object" in done["evalue"]
+
+
+# A test's own failure message: after hidden inputs reached the student's code, only the
+# test's own words are shown (course_lib.check_failure, harness.test_message).
+
+LINEAR_CHECK = ("from course_lib import ps4_checks as checks\n"
+                "checks.check_linear_forward(linear_forward, n=4, d_in=3, d_out=2, seed=0)\n")
+# a value the student's code kept from a hidden test, spelt out so that no number shows
+SPELT = "mv2p0 v5p0"
+
+
+@pytest.mark.parametrize("returned, shown", [
+    (f"""'a\\'b" LEAK {SPELT} END'""", "output of linear_forward with x (4, 3), W (3, 2), "
+     "b (2,): expected a numpy array of shape (4, 2), got a …"),
+    ("['z' * 1815]", "output of linear_forward with x (4, 3), W (3, 2), b (2,): "
+     "expected a numpy array of shape (4, 2), got a …"),
+    ("np.full((4, 2), 555.555)", "output of linear_forward with x (4, 3), W (3, 2), b (2,): "
+     "wrong values at index …: got …, expected … (… of 8 entries differ)"),
+])
+def test_after_hidden_inputs_a_check_keeps_its_words_and_hides_what_was_returned(
+        student, returned, shown):
+    define(student, f"def linear_forward(x, W, b):\n    return {returned}\n")
+    done = run(student, LINEAR_CHECK, after_hidden=True)
+    assert done["ename"] == "CheckFailure"
+    assert done["evalue"].startswith(shown + " (what your code returned is shown as …: "
+                                     "hidden tests ran before this one"), done["evalue"]
+    for leak in ("LEAK", SPELT, "1815", "555"):
+        assert leak not in done["evalue"]
+    assert run(student, LINEAR_CHECK)["evalue"] != done["evalue"]  # before: all of it
+
+
+def test_after_hidden_inputs_a_checks_hint_without_returned_values_is_shown_whole(student):
+    define(student, "def linear_forward(x, W, b):\n    return x @ W\n")
+    done = run(student, LINEAR_CHECK, after_hidden=True)
+    assert done["evalue"] == ("output of linear_forward with x (4, 3), W (3, 2), b (2,): "
+                              "the bias b is missing (expected x @ W + b)")
+
+
+@pytest.mark.parametrize("returned", [
+    "555.555",  # numpy's ACTUAL: 555.555
+    f"""'a\\'b" LEAK {SPELT} END'""",  # quotes of both kinds around the spelt input
+    "'z' * 1815",  # its length, in numpy's dtype <U1815
+])
+def test_after_hidden_inputs_any_other_message_is_withheld(student, returned):
+    define(student, f"def mean(x):\n    return {returned}\n")
+    source = "np.testing.assert_allclose(mean([1.0, 2.0]), 1.5, strict=True)\n"
+    before = run(student, source)["evalue"]
+    assert any(leak in before for leak in ("LEAK", "555", "1815")), before  # numpy writes it
+    done = run(student, source, after_hidden=True)
+    assert done["ename"] == "AssertionError"
+    assert done["evalue"] == f"({harness.AFTER_HIDDEN_NOTE})"
+
+
+def test_after_hidden_inputs_a_message_written_in_the_test_is_shown(student):
+    define(student, "def mean(x):\n    return 0.0\n")
+    source = 'assert mean([4.0]) == 4.0, "the mean of one number is that number (got 0)"\n'
+    done = run(student, source, after_hidden=True)
+    assert done["evalue"] == "the mean of one number is that number (got 0)"
+    computed = 'got = mean([4.0])\nassert got == 4.0, f"the mean of 4.0 is 4.0, not {got}"\n'
+    assert run(student, computed, after_hidden=True)["evalue"] == \
+        f"({harness.AFTER_HIDDEN_NOTE})"
+
+
+def test_on_a_hidden_line_a_check_shows_neither_numbers_nor_returned_values(student):
+    define(student, "def linear_forward(x, W, b):\n    return x @ W\n")
+    source = LINEAR_CHECK.replace("checks.check", "### BEGIN HIDDEN TESTS\nchecks.check") \
+        + "### END HIDDEN TESTS\n"
+    done = run(student, source)
+    assert done["evalue"] == (
+        "output of linear_forward with x (…, …), W (…, …), b (…,): the bias b is missing "
+        "(expected x @ W + b) (numbers, and what your code returned, are shown as …: this "
+        "is a hidden test, and the message could reveal its inputs)")
+    written = ("### BEGIN HIDDEN TESTS\n"
+               'assert linear_forward(np.ones((1, 1)), np.ones((1, 1)), np.ones(1)) == 2.0, '
+               '"linear_forward(1, 1, 1) should be 2"\n### END HIDDEN TESTS\n')
+    assert run(student, written)["evalue"].startswith("linear_forward(…, …, …) should be …")
+
+
+def test_the_graders_reason_for_a_missing_name_is_its_own_words(student):
+    why = {"mean": "a cell after the hidden tests raised ValueError (its message is not "
+                   "shown)"}
+    done = run(student, "assert mean([2.0]) == 2.0\n", after_hidden=True, why_missing=why)
+    assert done["ename"] == "NotDefined"
+    assert done["evalue"] == f"name 'mean' is not defined: {why['mean']}"
+    hidden = run(student, "### BEGIN HIDDEN TESTS\nassert mean([2.0]) == 2.0\n"
+                          "### END HIDDEN TESTS\n", why_missing={"mean": "cell 7 raised"})
+    assert hidden["evalue"].startswith("name … is not defined: cell … raised (numbers")

@@ -423,7 +423,6 @@ class SplitExecute(Execute):
         if self._kernel_gone:
             cell.outputs = [error_output("NotRun", f"not run: {self._kernel_gone}")]
             return cell
-        where = _where(cell_index, grade_id)
         self._current = (cell_index, grade_id)
         try:
             if self._needs_reset:
@@ -431,7 +430,7 @@ class SplitExecute(Execute):
             cell = await self._execute_resetting(cell, cell_index, execution_count,
                                                  store_history)
         except (DeadKernelError, _KernelGone):
-            self._lose(cell, "kernel died", f"the kernel died in {where}", "killed the kernel")
+            self._lose(cell, "kernel died", "the kernel died in {where}", "killed the kernel")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
                 "DeadKernelError",
                 "the kernel died while running this cell (os._exit, a crash, or a limit)")]
@@ -440,7 +439,7 @@ class SplitExecute(Execute):
             # it kept the kernel busy after nbclient's interrupt (a cell that stops when
             # interrupted gets nbclient's own timeout error, seen in _async_handle_timeout)
             await ensure_async(self.km.shutdown_kernel(now=True))
-            self._lose(cell, "timeout", f"{where} ran over {self.timeout} s and ignored the "
+            self._lose(cell, "timeout", f"{{where}} ran over {self.timeout} s and ignored the "
                        "interrupt, so the grader stopped the kernel", "ran out of time")
             cell.outputs = list(cell.get("outputs", [])) + [error_output(
                 "CellTimeoutError",
@@ -458,8 +457,8 @@ class SplitExecute(Execute):
                            "them; run the cell in your notebook to see the message)")
             else:
                 message = f"{ename}: {errors[-1].get('evalue', '')}"
-            self._failed_cells.append((where, f"raised {message[:500]}",
-                                       bound_names(cell.source)))
+            self._failed_cells.append((self._shown_where(cell_index, grade_id),
+                                       f"raised {message[:500]}", bound_names(cell.source)))
         return cell
 
     execute_cell = run_sync(async_execute_cell)
@@ -491,12 +490,23 @@ class SplitExecute(Execute):
         return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     def _lose(self, cell, status, why, what_it_did):
-        """The kernel is gone because of ``cell``: later cells are replayed without it."""
-        self._kernel_gone = why
+        """The kernel is gone because of ``cell``: later cells are replayed without it.
+
+        ``why``: what happened, with ``{where}`` for the cell (named in full for you, as
+        :meth:`_shown_where` says it in what the student sees).
+        """
         index, grade_id = self._current
-        self._observe(status, index, grade_id, why)
+        self._observe(status, index, grade_id, why.format(where=_where(index, grade_id)))
+        shown = self._shown_where(index, grade_id)
+        self._kernel_gone = why.format(where=shown)
         self._skipped.add(index)
-        self._failed_cells.append((_where(index, grade_id), what_it_did, bound_names(cell.source)))
+        self._failed_cells.append((shown, what_it_did, bound_names(cell.source)))
+
+    def _shown_where(self, index, grade_id):
+        """The cell that failed, as later messages to the student name it: after hidden
+        tests passed their inputs to the student's code, not which one (the code could
+        choose the cell that fails to spell out an input)."""
+        return "a cell after the hidden tests" if self._hidden_ran else _where(index, grade_id)
 
     async def _recover(self):
         """After the kernel died or was stopped, start a new one and replay the cells that

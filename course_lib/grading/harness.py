@@ -34,11 +34,20 @@ hidden test has passed inputs to the student's code (``done`` says ``hidden_call
 grader then sends ``after_hidden`` with every later test): that code could have kept them
 and write them into any later message. A withheld message still says which of the
 student's functions it came from, why it is withheld and, for an exception, its type if
-that is a builtin one (a class of the student's could be named after an input). In the
-same cases a failure message the test itself writes (an ``AssertionError`` of a check) is
-shown without its numbers and quoted text: on a hidden line "got 98.9, expected -2.14"
-spells out values computed from the hidden inputs, and after one the values the student's
-code returned could be inputs it kept.
+that is a builtin one (a class of the student's could be named after an input).
+
+In the same cases a failure message the test itself raises is shown only as far as it is
+the test's own (:func:`test_message`):
+
+* a :class:`~course_lib.check_failure.CheckFailure` (every check of
+  :mod:`course_lib.ps4_checks`) keeps its words and the test's values and writes what the
+  student's code returned as "…"; on a hidden line the test's numbers go too ("got …,
+  expected …": the expected values are computed from the hidden inputs);
+* a message that is a string written in the test's source (``assert ok, "square(-2)
+  should be 4"``), or the grader's own reason why a name is not defined
+  (:class:`NotDefined`), is shown, on a hidden line without its numbers and quoted text;
+* any other message (numpy's "ACTUAL: ...", an f-string of the test) could spell out a
+  returned value in any form, a quote or a length included, and is withheld.
 """
 
 import ast
@@ -53,6 +62,7 @@ import sys
 
 import numpy as np
 
+from course_lib.check_failure import CheckFailure
 from course_lib.grading import channel
 
 MAX_TEST_OUTPUT = 20_000  # characters a test may print into its cell
@@ -60,7 +70,7 @@ MAX_MESSAGE = 4_000  # characters of an error message kept
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
-# in a test's own message: numbers and quoted text, which may carry hidden inputs
+# in a hidden test's own words: numbers and quoted text, which may spell its inputs
 VALUES = re.compile(r"""'[^']*'|"[^"]*"|(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?""")
 
 
@@ -119,6 +129,11 @@ class StudentDataError(AssertionError):
     def __init__(self, message, function="", plain=""):
         super().__init__(message)
         self.function, self.plain = function, plain or message
+
+
+class NotDefined(NameError):
+    """A name the test reads that the notebook did not define, with the grader's reason
+    (which cell failed and how, in words :mod:`.execute` made safe to show)."""
 
 
 class NotReceived(Exception):
@@ -291,7 +306,7 @@ def _namespace(message, link):
                 f"read only {PLAIN_DATA}")
     for name, why in message.get("why_missing", {}).items():
         if name not in namespace and name not in unavailable:
-            unavailable[name] = NameError(f"name {name!r} is not defined: {why}")
+            unavailable[name] = NotDefined(f"name {name!r} is not defined: {why}")
     used = {node.id for node in ast.walk(ast.parse(message["source"]))
             if isinstance(node, ast.Name)}
     for alias, module, attr in message["imports"]:
@@ -357,6 +372,31 @@ def _student_error(e, note):
     return {"ename": type(e).__name__, "evalue": text}
 
 
+def _string_constants(source):
+    """Every string written in ``source`` (a test cell), f-strings' fixed parts included."""
+    return {node.value for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def test_message(error, source, note, on_hidden_line):
+    """What a student is shown of the failure message of a test's own ``error`` when
+    ``note`` says why it could carry hidden inputs (see the module's docstring)."""
+    reason = note.removeprefix("its message is not shown: ")
+    text = str(error)[:MAX_MESSAGE]
+    if isinstance(error, CheckFailure):
+        kept = error.without_returned()[:MAX_MESSAGE]
+        if on_hidden_line:
+            return (f"{without_values(kept)} (numbers, and what your code returned, are "
+                    f"shown as …: {reason})")
+        if kept == text:  # the check's words and the test's values only
+            return text
+        return f"{kept} (what your code returned is shown as …: {reason})"
+    if isinstance(error, NotDefined) or text and text in _string_constants(source):
+        return f"{without_values(text)} (numbers and quoted text are not shown: {reason})" \
+            if on_hidden_line else text
+    return f"({note})" if text else ""
+
+
 def _why_withheld(error, message, hidden, link):
     """Why text that ``error`` carries could hold a hidden test's inputs (None: it cannot):
     raised on one of the ``hidden`` lines, or once a hidden test passed its inputs to the
@@ -387,10 +427,9 @@ def run_test(message, link):
         # it could carry a hidden test's inputs
         outcome = {"passed": False, **_student_error(e, _why_withheld(e, message, hidden, link))}
     except Exception as e:  # the test failed: that is its grade
-        text, note = str(e)[:MAX_MESSAGE], _why_withheld(e, message, hidden, link)
-        if note is not None:  # its values: the hidden test's, or the student's code's
-            text = (f"{without_values(text)} (numbers and quoted text are not shown: "
-                    f"{note.removeprefix('its message is not shown: ')})")
+        note = _why_withheld(e, message, hidden, link)
+        text = str(e)[:MAX_MESSAGE] if note is None else \
+            test_message(e, message["source"], note, _line_of(e, message) in hidden)
         outcome = {"passed": False, "ename": type(e).__name__, "evalue": text}
     else:
         outcome = {"passed": True}
