@@ -558,15 +558,17 @@ def check_backward_numerically(name, forward, backward, shapes, seed):
                        REFERENCE_FORWARDS[name](**inputs),
                        f"the forward pass checked with your {name} "
                        f"({describe_inputs(**inputs)})")
+    def copies():  # the student's code gets copies: the check's arrays stay as drawn
+        return {k: v.copy() for k, v in inputs.items()}
+
     dout = rng.uniform(-1.0, 1.0, size=np.shape(
-        _call_by_name(forward, f"{forward_name}({names})", **inputs)))
-    result = _call_by_name(backward, f"{name}(dout, {names})", dout,
-                           **{k: v.copy() for k, v in inputs.items()})
+        _call_by_name(forward, f"{forward_name}({names})", **copies())))
+    result = _call_by_name(backward, f"{name}(dout, {names})", dout.copy(), **copies())
     result = (result,) if isinstance(result, np.ndarray) else result
     result = _expect_tuple(result, len(inputs), name, f"with one gradient per {list(inputs)}")
     grads = dict(zip(inputs, result, strict=True))
     numeric = REFERENCE_FORWARDS.get(name, forward)
-    report = check_gradients(lambda: np.sum(numeric(**inputs) * dout), inputs, grads,
+    report = check_gradients(lambda: np.sum(numeric(**copies()) * dout), inputs, grads,
                              method="directional")
     if not report.ok:
         raise CheckFailure("a numerical gradient check of your {name} ({inputs}) fails:\n"

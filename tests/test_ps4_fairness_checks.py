@@ -246,3 +246,65 @@ def test_broken_training_fails_the_hidden_check(config, most):
         checks.check_digits_training(train, seeds=(3, 7), at_least=0.88, trained=(params, 0))
     mean = float(str(e.value).split(" is ")[1].split(";")[0])
     assert mean < most and "rng=0, 3, 7" in str(e.value)
+
+
+def overwrite(value, *arrays):
+    for array in arrays:
+        array[...] = value
+
+
+# forwards that return the right output and then overwrite their arguments: a point
+# where the wrong backward beside each happens to be right
+
+def linear_forward_moving(x, W, b):
+    out = x @ W + b
+    overwrite(0.0, x, W)
+    return out
+
+
+def relu_forward_moving(x):
+    out = np.maximum(x, 0.0)
+    overwrite(-1.0, x)
+    return out
+
+
+def sigmoid_forward_moving(x):
+    out = sigmoid(x)
+    overwrite(1000.0, x)
+    return out
+
+
+def leaky_relu_forward_moving(x):
+    out = np.where(x >= 0, x, 0.1 * x)
+    overwrite(1.0, x)
+    return out
+
+
+def zeros_backward(dout, x):
+    return np.zeros_like(x)
+
+
+def relu_backward_zeroing_dout(dout, x):
+    """Zeroes dout in place (the check's sum(f * dout) is then 0) and returns zeros."""
+    overwrite(0.0, dout)
+    return np.zeros_like(x)
+
+
+@pytest.mark.parametrize("name, forward, backward, shapes", [
+    ("linear_backward", linear_forward_moving,
+     lambda dout, x, W, b: (np.zeros_like(x), np.zeros_like(W), dout.sum(axis=0)),
+     {"x": (3, 5), "W": (5, 4), "b": (4,)}),
+    ("relu_backward", relu_forward_moving, zeros_backward, {"x": (3, 5)}),
+    ("sigmoid_backward", sigmoid_forward_moving, zeros_backward, {"x": (2, 6)}),
+    # no reference forward: the numerical gradient is the student's own forward's
+    ("leaky_relu_backward", leaky_relu_forward_moving, lambda dout, x: dout.copy(),
+     {"x": (3, 5)}),
+    ("relu_backward", lambda x: np.maximum(x, 0.0), relu_backward_zeroing_dout,
+     {"x": (3, 5)}),
+], ids=["linear", "relu", "sigmoid", "leaky_relu", "dout zeroed"])
+def test_changing_the_checks_arrays_cannot_make_a_wrong_backward_pass(name, forward,
+                                                                      backward, shapes):
+    """Found by a hostile review: the check once called the forward with its own arrays,
+    and took the numerical gradient where the forward had left them."""
+    with pytest.raises(AssertionError, match="numerical gradient check of your"):
+        checks.check_backward_numerically(name, forward, backward, shapes, seed=100)
