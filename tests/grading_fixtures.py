@@ -585,6 +585,19 @@ def leak_via_length(folder, release):
                  "    return 'z' * int(1000 + 100 * (a + 10) + (b + 10))")}))
 
 
+def leak_via_execution_count(folder, release):
+    """``square`` keeps a hidden test's input; the answer cell after the hidden test sets
+    the kernel's prompt counter to a number spelling it (5.0 -> 555005), which the cell
+    after it would carry as ``In [555005]`` into the graded notebook and nbgrader's
+    feedback."""
+    _write(folder, answer(release, {
+        "square": SQUARE_KEEPING_HIDDEN_INPUTS,
+        "mean": ("if KEPT:\n"
+                 "    get_ipython().execution_count = 555000 + int(KEPT[0][1])\n"
+                 "def mean(x):\n"
+                 "    return sum(x) / len(x)")}, extra={"mean": "1 + 1"}))
+
+
 def leak_via_dead_cell(folder, release):
     """``square`` is correct and keeps a hidden test's input; the answer cell after the
     hidden test stops the kernel when it has one: which cell died would carry the input
@@ -617,7 +630,7 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module,
     agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_across_tests, leak_via_class_name,
     leak_via_exception_name, leak_via_check_message, leak_via_quotes, leak_via_length,
-    leak_via_dead_cell, empty_answers)}
+    leak_via_execution_count, leak_via_dead_cell, empty_answers)}
 
 
 # A Dask task for tests (importable by the workers): the worker grading VICTIM dies.

@@ -20,6 +20,7 @@ from course_lib.grading import autograde, cluster, student_view, worker
 from course_lib.grading.autograde import failure_reason
 from course_lib.grading.course import Course
 from course_lib.grading.preflight import Received
+from course_lib.grading.safe_feedback import is_test
 
 TIMEOUT = "15"  # seconds per cell: stops the looping and sleeping cells, spares the rest
 # the class is graded as courses grade it, in the sandbox (CI installs bubblewrap); the
@@ -137,6 +138,7 @@ def _expected(name, reference, release_nb):
         "leak-via-check-message": good - points(release_nb, "test_mean"),
         "leak-via-quotes": good - points(release_nb, "test_mean"),
         "leak-via-length": good - points(release_nb, "test_mean"),
+        "leak-via-execution-count": good,
         "leak-via-dead-cell": good - points(release_nb, "test_mean"),
         "empty-answers": 0,
     }[name]
@@ -170,6 +172,7 @@ STATUS = {
     "runtime-dir-write": "ok", "leak-hidden-inputs": "ok", "leak-across-tests": "ok",
     "leak-via-class-name": "ok", "leak-via-exception-name": "ok",
     "leak-via-check-message": "ok", "leak-via-quotes": "ok", "leak-via-length": "ok",
+    "leak-via-execution-count": "ok",
     "leak-via-dead-cell": "kernel died", "empty-answers": "ok",
 }
 PROBLEM = {
@@ -269,6 +272,20 @@ def test_a_kept_input_does_not_leak_through_a_later_tests_own_message(graded_cla
     texts = [o.get("evalue", "") + o.get("text", "") for o in outputs_of(course, name)]
     assert not any(leak in t for t in texts), texts
     assert any("hidden tests ran before this one" in t for t in texts), texts
+
+
+def test_a_kept_input_does_not_leak_through_the_prompt_numbers(graded_class):
+    course, _, _, _ = graded_class
+    graded = nbformat.read(course.autograded(fx.ASSIGNMENT, "leak-via-execution-count")
+                           / f"{fx.ASSIGNMENT}.ipynb", as_version=4)
+    answers = [c for c in graded.cells
+               if c.cell_type == "code" and c.source.strip() and not is_test(c)]
+    counts = [c.execution_count for c in answers]
+    assert counts == list(range(1, len(answers) + 1)), counts  # the grader's own numbers
+    results = [o for c in answers for o in c.outputs if o.output_type == "execute_result"]
+    assert results and all(o.execution_count == c.execution_count for c in answers
+                           for o in c.outputs if o.output_type == "execute_result")
+    assert "555005" not in nbformat.writes(graded)
 
 
 def test_a_kept_input_does_not_leak_through_which_cell_stopped_the_kernel(graded_class):

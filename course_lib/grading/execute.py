@@ -278,6 +278,7 @@ class SplitExecute(Execute):
         self._tester = TestProcess(self._harness_argv, env)
         self._kernel_gone = None  # why, once the kernel died or was stopped
         self._ran, self._skipped, self._restarts = [], set(), 0  # for replays after a crash
+        self._count = 0  # answer cells run: their prompt numbers
         self._failed_cells = []  # (where, "ename: evalue", names the cell binds)
         self._notebook, self._current = notebook, (None, None)
         self._used = {"notebook": 0}
@@ -419,6 +420,22 @@ class SplitExecute(Execute):
             return await self._run_test(cell, cell_index, grade_id)
         if not cell.source.strip():
             return cell
+        return self._numbered(await self._run_answer(cell, cell_index, grade_id,
+                                                     execution_count, store_history))
+
+    def _numbered(self, cell):
+        """``cell`` with the grader's own prompt number, ``In [n]`` for the n-th answer cell
+        run, on it and on its result. The kernel's count is the student's to set
+        (``get_ipython().execution_count = N``), and after a hidden test it could be a
+        number spelling out the inputs the student's code kept."""
+        self._count += 1
+        cell.execution_count = self._count
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "execute_result":
+                output["execution_count"] = self._count
+        return cell
+
+    async def _run_answer(self, cell, cell_index, grade_id, execution_count, store_history):
         await self._recover()
         if self._kernel_gone:
             cell.outputs = [error_output("NotRun", f"not run: {self._kernel_gone}")]
@@ -449,13 +466,13 @@ class SplitExecute(Execute):
         self._ran.append(cell_index)
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if errors:
-            ename = harness.shown_type(str(errors[-1].get("ename", "")), self._hidden_ran)
             if self._hidden_ran:  # a later test repeats this; the cell's own output is
-                # withheld from the feedback (safe_feedback), and so is its message here
-                message = (f"{ename} (its message is not shown: the cell ran after hidden "
-                           "tests passed their inputs to your code, which could have kept "
-                           "them; run the cell in your notebook to see the message)")
+                # withheld from the feedback (safe_feedback), and so is its error here
+                message = ("an exception (its type and message are not shown: the cell ran "
+                           "after hidden tests passed their inputs to your code, which could "
+                           "have kept them; run the cell in your notebook to see them)")
             else:
+                ename = harness.shown_type(str(errors[-1].get("ename", "")))
                 message = f"{ename}: {errors[-1].get('evalue', '')}"
             self._failed_cells.append((self._shown_where(cell_index, grade_id),
                                        f"raised {message[:500]}", bound_names(cell.source)))

@@ -33,8 +33,9 @@ a hidden test ran (a line between nbgrader's hidden-test markers called it), and
 hidden test has passed inputs to the student's code (``done`` says ``hidden_called``; the
 grader then sends ``after_hidden`` with every later test): that code could have kept them
 and write them into any later message. A withheld message still says which of the
-student's functions it came from, why it is withheld and, for an exception, its type if
-that is a builtin one (a class of the student's could be named after an input).
+student's functions it came from and why it is withheld; an exception's type is withheld
+with it (a class of the student's could be named after an input, and the choice among
+even the builtin types is six bits a test).
 
 In the same cases a failure message the test itself raises is shown only as far as it is
 the test's own (:func:`test_message`):
@@ -68,18 +69,14 @@ from course_lib.grading import channel
 MAX_TEST_OUTPUT = 20_000  # characters a test may print into its cell
 MAX_MESSAGE = 4_000  # characters of an error message kept
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
-BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
-                               if isinstance(value, type) and issubclass(value, BaseException))
 # in a hidden test's own words: numbers and quoted text, which may spell its inputs
 VALUES = re.compile(r"""'[^']*'|"[^"]*"|(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?""")
 
 
-def shown_type(ename, withheld):
-    """The type of what the student's code raised, as shown: once their text is withheld,
-    only a builtin exception's name (a class of theirs could be named after an input)."""
-    if not IDENTIFIER.fullmatch(ename):
-        return "Exception"
-    return ename if not withheld or ename in BUILTIN_EXCEPTIONS else "Exception"
+def shown_type(ename):
+    """The name of the type the student's code raised, when it is a plain name (it is the
+    student's text); else ``Exception``."""
+    return ename if IDENTIFIER.fullmatch(ename) else "Exception"
 
 
 def without_values(text):
@@ -361,13 +358,16 @@ def _line_of(error, message):
 def _student_error(e, note):
     """The ``done`` fields for what the student's side raised or sent; ``note``: why its
     own text is withheld (None: shown). The function's name is the grader's own knowledge
-    and is kept; the exception's type too, unless withheld and not a builtin one."""
+    and is kept; the exception's type is withheld with its message, and a withheld
+    exception always reads the same, whatever it was."""
     if isinstance(e, StudentCodeError):
-        ename = shown_type(e.ename, note is not None)
-        shown = e.evalue if note is None or not (e.evalue or ename != e.ename) else \
-            f"({'an exception of a class of its own, ' if ename != e.ename else ''}{note})"
+        if note is not None:
+            reason = note.removeprefix("its message is not shown: ")
+            return {"ename": "Exception", "evalue": f"raised by your {e.function}: (its "
+                    f"type and message are not shown: {reason})"}
+        ename = shown_type(e.ename)
         return {"ename": ename,
-                "evalue": f"raised by your {e.function}" + (f": {shown}" if shown else "")}
+                "evalue": f"raised by your {e.function}" + (f": {e.evalue}" if e.evalue else "")}
     text = str(e)[:MAX_MESSAGE] if note is None else f"{e.plain} ({note})"
     return {"ename": type(e).__name__, "evalue": text}
 
