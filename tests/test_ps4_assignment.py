@@ -5,6 +5,8 @@ behind the test cells) on typical student mistakes. The slow ones run nbgrader i
 temporary copy of the course, never in the work tree, so no gradebook is left behind.
 """
 
+import re
+
 import numpy as np
 import pytest
 from nbgrader.api import Gradebook
@@ -79,6 +81,23 @@ def test_every_autograded_cell_has_hidden_tests(source_nb):
         if meta.get("grade") and cell.cell_type == "code":
             hidden = marked_regions(cell.source, HIDDEN_MARKERS)
             assert hidden and any(line.strip() for line in hidden[0]), meta["grade_id"]
+
+
+def test_hidden_tests_draw_their_inputs_from_large_seeds(source_nb):
+    """After a hidden test, a student's code can still choose each later test's outcome (a
+    few bits a test): a seed such as 10 would fit in two tests' outcomes; 2**31 and more
+    take far more than PS4 has (README, "Hidden inputs stay hidden")."""
+    seeds = []
+    for cell in source_nb.cells:
+        for region in marked_regions(cell.source, HIDDEN_MARKERS):
+            text = "\n".join(region)
+            seeds += [int(s) for s in re.findall(r"\bseed=(\d+)", text)]
+            for group in re.findall(r"\bseeds=\(([\d, ]+)\)", text):
+                seeds += [int(s) for s in group.split(",")]
+            assert not re.search(r"\b(?:seed|seeds|rng)=(?!\d|\()", text), text
+    assert len(seeds) >= 30
+    assert min(seeds) >= 2**31, sorted(seeds)[:3]
+    assert len(set(seeds)) == len(seeds)
 
 
 def test_written_answers_are_graded_by_hand(source_nb):

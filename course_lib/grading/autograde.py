@@ -58,7 +58,8 @@ class StudentResult:
     grader_peak_mb: int | None = None  # the grading process's peak memory after this student
     test_stats: dict = field(default_factory=dict)  # seconds in tests, calls that crossed
     digest: str | None = None  # of what was graded: submission, tests and settings
-    graded_at: str | None = None  # when it was merged (ISO 8601, UTC)
+    graded_at: str | None = None  # when it was merged (ISO 8601, UTC, to the millisecond)
+    grading_seconds: float | None = None  # on its worker, from its workspace to its grades
     pending: float = 0  # points of written answers awaiting hand grading
 
     def row(self):
@@ -119,7 +120,7 @@ def _finish(course, assignment, student, check, run):
             if "grader error" not in statuses:
                 statuses.append("grader error")
             result.problems += [f"{why}; its grades are kept" for why in run.withheld]
-        result.grader_peak_mb = run.peak_mb
+        result.grader_peak_mb, result.grading_seconds = run.peak_mb, round(run.seconds, 3)
         for seen in run.observations:
             if seen.get("status") == "stats":
                 for key, value in seen["detail"].items():
@@ -223,7 +224,7 @@ class StatusFile:
         return StudentResult(**{k: v for k, v in info.items() if k in names})
 
     def save(self, result):
-        result.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
+        result.graded_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.known[result.student] = asdict(result)
         status_report.record(self.course, self.assignment, self.known[result.student])
 
