@@ -199,7 +199,7 @@ def test_a_subclass_container_still_carries_nothing_but_plain_data(student):
 
 
 # A test's own failure message: after hidden inputs reached the student's code, only the
-# test's own words are shown (course_lib.check_failure, harness.test_message).
+# test's own words are shown (course_lib.check_failure, harness.shown_test_message).
 
 LINEAR_CHECK = ("from course_lib import ps4_checks as checks\n"
                 "checks.check_linear_forward(linear_forward, n=4, d_in=3, d_out=2, seed=0)\n")

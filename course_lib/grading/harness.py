@@ -38,7 +38,7 @@ with it (a class of the student's could be named after an input, and the choice 
 even the builtin types is six bits a test).
 
 In the same cases a failure message the test itself raises is shown only as far as it is
-the test's own (:func:`test_message`):
+the test's own (:func:`shown_test_message`):
 
 * a :class:`~course_lib.check_failure.CheckFailure` (every check of
   :mod:`course_lib.ps4_checks`) keeps its words and the test's values and writes what the
@@ -378,7 +378,7 @@ def _string_constants(source):
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
 
 
-def test_message(error, source, note, on_hidden_line):
+def shown_test_message(error, source, note, on_hidden_line):
     """What a student is shown of the failure message of a test's own ``error`` when
     ``note`` says why it could carry hidden inputs (see the module's docstring)."""
     reason = note.removeprefix("its message is not shown: ")
@@ -429,7 +429,7 @@ def run_test(message, link):
     except Exception as e:  # the test failed: that is its grade
         note = _why_withheld(e, message, hidden, link)
         text = str(e)[:MAX_MESSAGE] if note is None else \
-            test_message(e, message["source"], note, _line_of(e, message) in hidden)
+            shown_test_message(e, message["source"], note, _line_of(e, message) in hidden)
         outcome = {"passed": False, "ename": type(e).__name__, "evalue": text}
     else:
         outcome = {"passed": True}
