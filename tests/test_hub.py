@@ -204,8 +204,10 @@ def test_students_fetch_validate_submit_and_read_feedback_in_the_browser(running
     assert len(fetched) == 1, "alice's Assignments panel fetched her feedback page"
     page = fetched[0].read_text()
     assert f"Score: {scores[alice]:g} / 100" in page
-    # an unanswered part: the stub's bare NotImplementedError, said without a dangling ':'
-    assert "NotImplementedError: raised by your relu_forward<" in page.replace("\n", "")
+    # an unanswered part, after hidden tests: which function raised, not the type (the
+    # stub's NotImplementedError), which could be bits of a kept input
+    assert ("raised by your relu_forward: (its type and message are not shown: hidden tests "
+            "ran before this one") in page.replace("\n", " ")
     assert scores[alice] > 0 and scores[bob] == 0, scores
 
     # the same notebooks collected from a folder into a fresh course: the same scores
