@@ -530,14 +530,15 @@ REFERENCE_FORWARDS = {  # what a student's forward must compute before its backw
 }
 
 
-def check_backward_numerically(name, forward, backward, shapes, seed):
+def check_backward_numerically(name, forward, backward, shapes, seed, reference=None):
     """Gradient-check a student's ``backward`` on random inputs.
 
-    The student's forward must first give the right values (:data:`REFERENCE_FORWARDS`),
-    and the numerical gradient is then taken of the reference forward, computed here: a
-    backward consistent with a wrong forward (say both zero), or with a forward that
-    answers later calls differently from the first, does not pass. Pairs without a
-    reference are checked against the student's own forward. The check is directional
+    The student's forward must first give the right values (``reference``, by default
+    :data:`REFERENCE_FORWARDS`), and the numerical gradient is then taken of the reference
+    forward, computed here: a backward consistent with a wrong forward (say both zero), or
+    with a forward that answers later calls differently from the first, does not pass.
+    Pairs without a reference are checked against the student's own forward, which such
+    a forward can steer: give every graded pair one. The check is directional
     (a few random directions per array): it catches any wrong gradient, with a handful of
     calls of the student's code instead of two per entry.
 
@@ -547,15 +548,18 @@ def check_backward_numerically(name, forward, backward, shapes, seed):
         backward: ``backward(dout, **inputs)`` returns one gradient per input, as a tuple in
             the order of ``shapes`` (or a single array when there is one input).
         shapes: dict input name -> shape; inputs are standard normal draws from ``seed``.
+        reference: ``reference(**inputs)``, what the forward must compute (default:
+            ``REFERENCE_FORWARDS.get(name)``).
     """
     rng = np.random.default_rng(seed)
     inputs = {key: rng.standard_normal(shape) for key, shape in shapes.items()}
     forward_name = name.replace("_backward", "_forward")
     names = ", ".join(inputs)
-    if name in REFERENCE_FORWARDS:
+    reference = reference or REFERENCE_FORWARDS.get(name)
+    if reference is not None:
         assert_matches(_call_by_name(forward, f"{forward_name}({names})",
                                      **{k: v.copy() for k, v in inputs.items()}),
-                       REFERENCE_FORWARDS[name](**inputs),
+                       reference(**inputs),
                        f"the forward pass checked with your {name} "
                        f"({describe_inputs(**inputs)})")
     def copies():  # the student's code gets copies: the check's arrays stay as drawn
@@ -567,7 +571,7 @@ def check_backward_numerically(name, forward, backward, shapes, seed):
     result = (result,) if isinstance(result, np.ndarray) else result
     result = _expect_tuple(result, len(inputs), name, f"with one gradient per {list(inputs)}")
     grads = dict(zip(inputs, result, strict=True))
-    numeric = REFERENCE_FORWARDS.get(name, forward)
+    numeric = reference or forward
     report = check_gradients(lambda: np.sum(numeric(**copies()) * dout), inputs, grads,
                              method="directional")
     if not report.ok:

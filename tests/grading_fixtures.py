@@ -598,6 +598,43 @@ def leak_via_execution_count(folder, release):
                  "    return sum(x) / len(x)")}, extra={"mean": "1 + 1"}))
 
 
+def leak_via_display_update(folder, release):
+    """``square`` keeps a hidden test's input; a cell before the hidden test shows a
+    display, and the answer cell after it rewrites that display with the kept input
+    (``update_display``): the earlier cell's outputs are kept in the feedback."""
+    _write(folder, answer(release, {
+        "square": SQUARE_KEEPING_HIDDEN_INPUTS,
+        "mean": ("from IPython.display import update_display\n"
+                 "update_display('LEAK ' + repr(KEPT), display_id='leak')\n"
+                 "def mean(x):\n"
+                 "    return sum(x) / len(x)")},
+        extra={"square": "from IPython.display import display\n"
+                         "display('nothing yet', display_id='leak')"}))
+
+
+def leak_via_invalid_output(folder, release):
+    """``square`` keeps a hidden test's input; the answer cell after the hidden test
+    publishes an output the notebook format rejects, carrying it: the format's error,
+    which quotes the output, used to stop the grading and reach the student's page."""
+    _write(folder, answer(release, {
+        "square": SQUARE_KEEPING_HIDDEN_INPUTS,
+        "mean": ("from IPython.display import publish_display_data\n"
+                 "publish_display_data({'text/plain': {'replaced': 'LEAK ' + repr(KEPT)}})\n"
+                 "def mean(x):\n"
+                 "    return sum(x) / len(x)")}))
+
+
+def display_update_flood(folder, release):
+    """Correct answers; one cell shows 600 tiny displays under one id, then rewrites them
+    all with 9,000 characters each: 5.4 MB, over the 1 MB a cell keeps (a review found
+    3,000 rewrites of 99,000 from a later cell making a 232 MB notebook)."""
+    _write(folder, answer(release, GOOD, extra={"mean": (
+        "from IPython.display import display, update_display\n"
+        "for _ in range(600):\n"
+        "    display({'text/html': '.'}, raw=True, display_id='d')\n"
+        "update_display({'text/html': 'A' * 9_000}, raw=True, display_id='d')")}))
+
+
 def leak_via_dead_cell(folder, release):
     """``square`` is correct and keeps a hidden test's input; the answer cell after the
     hidden test stops the kernel when it has one: which cell died would carry the input
@@ -630,7 +667,8 @@ SUBMISSIONS = {f.__name__.replace("_", "-"): f for f in (
     builtin_hijack, giant_answer, socket_flood, socket_stall, shadowed_startup, own_module,
     agent_hijack, runtime_dir_write, leak_hidden_inputs, leak_across_tests, leak_via_class_name,
     leak_via_exception_name, leak_via_check_message, leak_via_quotes, leak_via_length,
-    leak_via_execution_count, leak_via_dead_cell, empty_answers)}
+    leak_via_execution_count, leak_via_display_update, leak_via_invalid_output,
+    display_update_flood, leak_via_dead_cell, empty_answers)}
 
 
 # A Dask task for tests (importable by the workers): the worker grading VICTIM dies.

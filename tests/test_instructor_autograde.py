@@ -5,6 +5,7 @@ its own course gives the reference, and part points come from the source noteboo
 """
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -138,7 +139,8 @@ def _expected(name, reference, release_nb):
         "leak-via-check-message": good - points(release_nb, "test_mean"),
         "leak-via-quotes": good - points(release_nb, "test_mean"),
         "leak-via-length": good - points(release_nb, "test_mean"),
-        "leak-via-execution-count": good,
+        "leak-via-execution-count": good, "leak-via-display-update": good,
+        "leak-via-invalid-output": good, "display-update-flood": good,
         "leak-via-dead-cell": good - points(release_nb, "test_mean"),
         "empty-answers": 0,
     }[name]
@@ -172,7 +174,8 @@ STATUS = {
     "runtime-dir-write": "ok", "leak-hidden-inputs": "ok", "leak-across-tests": "ok",
     "leak-via-class-name": "ok", "leak-via-exception-name": "ok",
     "leak-via-check-message": "ok", "leak-via-quotes": "ok", "leak-via-length": "ok",
-    "leak-via-execution-count": "ok",
+    "leak-via-execution-count": "ok", "leak-via-display-update": "ok",
+    "leak-via-invalid-output": "ok", "display-update-flood": "output cut",
     "leak-via-dead-cell": "kernel died", "empty-answers": "ok",
 }
 PROBLEM = {
@@ -272,6 +275,31 @@ def test_a_kept_input_does_not_leak_through_a_later_tests_own_message(graded_cla
     texts = [o.get("evalue", "") + o.get("text", "") for o in outputs_of(course, name)]
     assert not any(leak in t for t in texts), texts
     assert any("hidden tests ran before this one" in t for t in texts), texts
+
+
+@pytest.mark.parametrize("name", ["leak-via-display-update", "leak-via-invalid-output"])
+def test_a_kept_input_does_not_leak_through_outputs_of_other_cells(graded_class, name):
+    course, status, _, _ = graded_class
+    outputs = json.dumps(outputs_of(course, name))  # the student's code holds "LEAK"
+    assert "LEAK" not in outputs and "-2.0, 5.0" not in outputs
+    run(course.root, "feedback", fx.ASSIGNMENT)
+    page = (course.feedback(fx.ASSIGNMENT, name) / f"{fx.ASSIGNMENT}.html").read_text()
+    assert "LEAK" not in page and "-2.0, 5.0" not in page
+    assert not any("LEAK" in p for p in status[name]["problems"]), status[name]["problems"]
+
+
+def test_an_invalid_output_is_dropped_with_a_note(graded_class):
+    course, _, _, _ = graded_class
+    texts = [o.get("text", "") for o in outputs_of(course, "leak-via-invalid-output")]
+    assert any("dropped an output of this cell that a notebook cannot hold" in t
+               for t in texts), texts
+
+
+def test_rewriting_displays_counts_against_the_output_caps(graded_class):
+    course, status, _, _ = graded_class
+    graded = course.autograded(fx.ASSIGNMENT, "display-update-flood") / f"{fx.ASSIGNMENT}.ipynb"
+    assert graded.stat().st_size < 2_000_000  # 1,000,000 characters a cell, plus markup
+    assert any("output over the limit" in p for p in status["display-update-flood"]["problems"])
 
 
 def test_a_kept_input_does_not_leak_through_the_prompt_numbers(graded_class):
@@ -499,3 +527,18 @@ def test_limits_must_be_whole_numbers_above_zero(released, capsys, option, value
     assert stopped.value.code == 2
     assert f"argument {option}: expected a whole number above 0, got {value!r}" in \
         capsys.readouterr().err
+
+
+def test_a_grader_failure_is_not_quoted_on_the_students_page():
+    """Found by a hostile review: an exception's text in a problem ("nbgrader failed: ...
+    NotebookValidationError: {'replaced': ...}", written by the student's code) was shown
+    as it was when it held a word the page passes on ("replaced", "kernel died")."""
+    problems = ["nbgrader failed: nbformat.validator.NotebookValidationError: {'replaced': "
+                "'LEAK [[-2.0, 5.0]]'} is not valid under any of the given schemas",
+                "merging the grades failed: ValueError: the kernel died LEAK",
+                "no gradebook row: KeyError: replaced LEAK",
+                "tiny: test cell 'test_square' edited (restored)"]
+    page = student_view.notes("grader error, repaired", problems)
+    assert not any("LEAK" in note for note in page), page
+    assert "tiny: test cell 'test_square' edited (restored)" in page
+    assert student_view.STATUSES["grader error"] in page

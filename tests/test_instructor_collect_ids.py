@@ -66,7 +66,13 @@ def class_dir(tmp_path):
 @pytest.mark.parametrize("name, problem", [
     ("\x1b[2J\x1b[H", "control"), ("a\\b", "path separator"), ("a\nb", "control"),
     ("ali\u202eecnirp", "invisible"), ("a\u200bb", "invisible"), ("\x7f", "control"),
-    ("\U000e0041x", "invisible")])
+    ("\U000e0041x", "invisible"),
+    # nbgrader's formgrader writes ids into its pages unescaped (found by a hostile review)
+    ("<img src=x onerror=alert(document.domain)>", "HTML"), ("a&b", "HTML"),
+    ('x"y', "HTML"),
+    # the class report's files sit beside the students' folders in autograded/
+    ("tiny.status.json", "class report"), ("ps4_mlp.status.partial", "class report"),
+    ("tiny.status.journal", "class report")])
 def test_a_hostile_folder_name_refuses_the_whole_collect(tmp_path, capsys, class_dir, name,
                                                          problem):
     (class_dir / name).mkdir()
@@ -215,7 +221,7 @@ def test_a_zip_of_folders_never_writes_outside_submitted(members):
 
 @pytest.mark.slow
 def test_an_lms_zip_with_unusual_but_valid_ids_fills_submitted_only(tmp_path, class_dir):
-    ids = ["Jos\u00e9", "=1+2", "<b>x", "..."]
+    ids = ["Jos\u00e9", "=1+2", "a.b@c+d", "..."]
     archive = zip_of(tmp_path / "lms.zip", [f"{s}_1234_tiny.ipynb" for s in ids])
     course = Course(tmp_path / "course")
     before = tree(tmp_path)
@@ -224,3 +230,22 @@ def test_an_lms_zip_with_unusual_but_valid_ids_fills_submitted_only(tmp_path, cl
     assert {k: v for k, v in after.items() if not k.startswith("course/submitted")} == before
     for s in ids:
         assert (course.submitted(fx.ASSIGNMENT, s) / "tiny.ipynb").read_bytes() == NOTEBOOK
+
+
+def test_a_linked_folder_is_not_followed(tmp_path, capsys, class_dir):
+    """Found by a hostile review: a student folder, or a student's assignment folder, that
+    is a link (in an unpacked upload or a shared folder) once brought in whatever it
+    pointed at: the instructor's solutions, a private folder, another student's work."""
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "tiny.ipynb").write_bytes(NOTEBOOK)
+    (class_dir / "trudy").symlink_to(private)
+    (class_dir / "copycat").symlink_to(class_dir / "good")
+    (class_dir / "mallory").mkdir()
+    (class_dir / "mallory" / "tiny").symlink_to(private)
+    root = tmp_path / "course"
+    assert main(["--quiet", "--root", str(root), "collect", fx.ASSIGNMENT, str(class_dir)]) == 0
+    course = Course(root)
+    assert course.students(fx.ASSIGNMENT) == ["good"]
+    out = capsys.readouterr()
+    assert "trudy" in out.out + out.err and "links are not followed" in out.out + out.err

@@ -132,8 +132,9 @@ def test_format_table_of_any_text_is_safe(rows, headers):
 
 # grades.csv and feedback pages of a released course, gradebook rows written directly
 
-VALID_HOSTILE = ["=1+2", "-2", "@SUM(A1)", "+x", " =cmd", "<img src=x onerror=alert(1)>",
-                 "<script>alert(1)", "Jos\u00e9"]
+# ids a course can have that mean something to a spreadsheet (ids with < > & " ' or ` are
+# refused: nbgrader's formgrader writes ids into its pages unescaped)
+VALID_HOSTILE = ["=1+2", "-2", "@SUM(A1)", "+x", " =cmd", "a;b|c", "Jos\u00e9"]
 PROBLEMS = ['=HYPERLINK("http://evil.example","click")', "line\r\nPWNED",
             "\t=1+2", "\udcffbad.ipynb is wrongly named", "<script>alert(1)</script>",
             *ATTACKS]

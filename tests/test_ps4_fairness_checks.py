@@ -308,3 +308,25 @@ def test_changing_the_checks_arrays_cannot_make_a_wrong_backward_pass(name, forw
     and took the numerical gradient where the forward had left them."""
     with pytest.raises(AssertionError, match="numerical gradient check of your"):
         checks.check_backward_numerically(name, forward, backward, shapes, seed=100)
+
+
+def test_a_forward_that_changes_its_answers_cannot_steer_a_pair_given_a_reference():
+    """Found by a hostile review: leaky ReLU's hidden check had no reference forward, so
+    the numerical gradient was the student's own forward's, which answered x itself once
+    its (wrong) backward had been called."""
+    armed = []
+
+    def forward(x):
+        return x.copy() if armed else np.where(x >= 0, x, 0.1 * x)
+
+    def backward(dout, x):
+        armed.append(True)
+        return dout.copy()
+
+    with pytest.raises(AssertionError, match="numerical gradient check of your"):
+        checks.check_backward_numerically(
+            "leaky_relu_backward", forward, backward, {"x": (3, 5)}, seed=103,
+            reference=lambda x: np.where(x >= 0, x, 0.1 * x))
+    armed.clear()
+    checks.check_backward_numerically(  # without a reference it is fooled: why one is given
+        "leaky_relu_backward", forward, backward, {"x": (3, 5)}, seed=103)

@@ -166,10 +166,16 @@ def late_students(course, assignment):
             if _ledger(course, s)[1].get(assignment, {}).get("late")}
 
 
+def _real_dir(path):
+    """A folder, not a link to one: a link in a student's upload could point at the
+    instructor's solutions or at another student's folder."""
+    return path.is_dir() and not path.is_symlink()
+
+
 def _notebooks(folder, assignment, ignored, label):
     """The notebooks of one student's ``folder``; the rest of it goes to ``ignored``."""
     inner = folder / assignment
-    base = inner if inner.is_dir() else folder
+    base = inner if _real_dir(inner) else folder
     found = []
     for p in sorted(base.iterdir()):
         shown = f"{label}/{p.relative_to(folder)}"
@@ -177,7 +183,7 @@ def _notebooks(folder, assignment, ignored, label):
             continue
         if p.suffix == ".ipynb" and p.is_file() and not p.is_symlink():
             found.append(p)
-        elif p.is_dir():
+        elif _real_dir(p):
             ignored.append(f"{shown}/: a folder inside a student's folder")
         else:
             ignored.append(f"{shown}: not a notebook")
@@ -187,7 +193,9 @@ def _notebooks(folder, assignment, ignored, label):
 def _student_folders(folder, assignment, source, ignored):
     """``{student: [notebooks]}`` of a folder of student folders (refuses bad ids)."""
     folders = sorted(p for p in Path(folder).iterdir()
-                     if p.is_dir() and not p.name.startswith(SKIPPED))
+                     if _real_dir(p) and not p.name.startswith(SKIPPED))
+    ignored += [f"{_shown(p.name)}: a link, not a folder (links are not followed)"
+                for p in Path(folder).iterdir() if p.is_symlink() and p.is_dir()]
     bad = [f"student folder {_shown(p.name)}: {student_id_problem(p.name)}"
            for p in folders if student_id_problem(p.name)]
     if bad:
@@ -197,7 +205,7 @@ def _student_folders(folder, assignment, source, ignored):
         notebooks = _notebooks(p, assignment, ignored, p.name)
         if notebooks:
             found[p.name] = notebooks
-        elif any(q.is_dir() and any(q.glob("*.ipynb")) for q in p.iterdir()):
+        elif any(_real_dir(q) and any(q.glob("*.ipynb")) for q in p.iterdir()):
             ignored.append(f"{p.name}/: holds folders of notebooks, not a student's notebook "
                            f"(to collect them, pass {for_terminal(Path(source) / p.name)})")
         else:

@@ -14,8 +14,13 @@ import nbformat
 from course_lib.grading.escape import for_terminal, is_unsafe
 
 STUDENT_ID_RULE = ("a student id is a non-empty name other than . and .., valid UTF-8, "
-                   "without / or \\, and without control, invisible (format), private-use "
-                   "or unassigned characters")
+                   "without / or \\, without < > & \" ' or ` (nbgrader's formgrader writes "
+                   "ids into its pages unescaped), not ending in .status.json, .status.journal "
+                   "or .status.partial (the class report's files beside the students' "
+                   "folders), and without control, invisible (format), private-use or "
+                   "unassigned characters")
+HTML_CHARACTERS = set("<>&\"'`")
+REPORT_SUFFIXES = (".status.json", ".status.journal", ".status.partial")
 
 
 class CourseError(Exception):
@@ -35,6 +40,10 @@ def student_id_problem(student):
         return "not valid UTF-8"
     if any(is_unsafe(c) for c in student):
         return "holds a control or invisible character"
+    if HTML_CHARACTERS & set(student):
+        return "holds a character HTML gives a meaning to"
+    if student.endswith(REPORT_SUFFIXES):
+        return "is the name of a class report's file"
     return None
 
 

@@ -562,24 +562,49 @@ class SplitExecute(Execute):
         return await super()._async_handle_timeout(timeout, cell)
 
     def _update_display_id(self, display_id, msg):
-        if _size(msg["content"]) <= self.max_cell_output:  # an update replaces, so a
-            super()._update_display_id(display_id, msg)  # cap per output bounds it
+        """An ``update_display`` rewrites the running cell's own displays of
+        ``display_id``, never another cell's: a later cell would rewrite an earlier one's
+        outputs, which the feedback shows even when the later cell ran after a hidden
+        test. Each output it rewrites counts against the caps, as a new output would. A
+        new display under an id already shown is a new output only (a frontend would
+        also redraw the others: thousands of them, each time)."""
+        if msg["msg_type"] != "update_display_data":
+            return
+        cell_index = self._current[0]
+        mine = self._display_id_map.get(display_id, {}).get(cell_index, [])
+        self._display_id_map[display_id] = {cell_index: mine} if mine else {}
+        if mine and self._charge(msg["content"], cell_index, len(mine)):
+            super()._update_display_id(display_id, msg)
+        elif mine:
+            self._note_cut(self.nb.cells[cell_index].outputs, cell_index)
+
+    def _charge(self, content, cell_index, copies=1):
+        """Count ``copies`` outputs of ``content`` against the cell's and the notebook's
+        output caps; False (nothing counted) if they would pass either."""
+        size = copies * _size(content)
+        if size > min(self.max_cell_output - self._used.get(cell_index, 0),
+                      self.max_notebook_output - self._used["notebook"]):
+            return False
+        self._used[cell_index] = self._used.get(cell_index, 0) + size
+        self._used["notebook"] += size
+        return True
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg["content"]
-        size = _size(content)
         budget = min(self.max_cell_output - self._used.get(cell_index, 0),
                      self.max_notebook_output - self._used["notebook"])
-        if size > budget:
-            if msg["msg_type"] == "stream" and budget > 0:
-                content["text"] = content.get("text", "")[:budget]
-                size = budget
-            else:
-                self._note_cut(outs, cell_index)
-                return None
-        self._used[cell_index] = self._used.get(cell_index, 0) + size
-        self._used["notebook"] += size
-        return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] == "stream" and 0 < budget < _size(content):
+            content["text"] = content.get("text", "")[:budget]
+        if not self._charge(content, cell_index):
+            self._note_cut(outs, cell_index)
+            return None
+        try:
+            return super().output(outs, msg, display_id, cell_index)
+        except jsonschema.ValidationError:  # not an output a notebook can hold
+            outs.append(new_output("stream", name="stdout", text=(
+                "\n[the grader dropped an output of this cell that a notebook cannot hold "
+                "(not valid under the notebook format)]\n")))
+            return None
 
     def _note_cut(self, outs, cell_index):
         if cell_index in self._cell_notes:

@@ -14,10 +14,10 @@ middle of a write, is ignored; that student is simply graded again.
 import json
 import os
 
-from course_lib.grading.course import CourseError
+from course_lib.grading.course import REPORT_SUFFIXES, CourseError
 
-REPORT_SUFFIX = ".status.json"
-JOURNAL_SUFFIX = ".status.journal"
+# beside the students' folders in autograded/, whose ids may not end so
+REPORT_SUFFIX, JOURNAL_SUFFIX, PARTIAL_SUFFIX = REPORT_SUFFIXES
 
 
 def report_path(course, assignment):
@@ -76,7 +76,7 @@ def save(course, assignment, entries):
     """Replace the report with ``entries`` (atomically) and drop the journal."""
     path = report_path(course, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
+    partial = path.with_name(path.name.removesuffix(REPORT_SUFFIX) + PARTIAL_SUFFIX)
     partial.write_text(json.dumps(dict(sorted(entries.items())), indent=1))
     os.replace(partial, path)
     journal_path(course, assignment).unlink(missing_ok=True)

@@ -55,7 +55,15 @@ STATUSES = {
 }
 
 
+# a step of the grader that raised ("nbgrader failed: ...", "merging the grades failed:
+# ..."): its text is an exception's, which the student's code can write (an output that
+# is not valid in a notebook is quoted whole), so the page says only "grader error"
+GRADER_FAILURE = re.compile(r"[\w ]+ failed\b|no gradebook row")
+
+
 def _problem_note(problem):
+    if GRADER_FAILURE.match(problem):
+        return ""
     for pattern, note in PROBLEMS:
         if pattern.search(problem):
             return problem if note is None else note
