@@ -614,12 +614,14 @@ def leak_via_display_update(folder, release):
 
 def leak_via_invalid_output(folder, release):
     """``square`` keeps a hidden test's input; the answer cell after the hidden test
-    publishes an output the notebook format rejects, carrying it: the format's error,
-    which quotes the output, used to stop the grading and reach the student's page."""
+    publishes, 50 times, an output the notebook format rejects, carrying it: the format's
+    error, which quotes the output, used to stop the grading and reach the student's
+    page."""
     _write(folder, answer(release, {
         "square": SQUARE_KEEPING_HIDDEN_INPUTS,
         "mean": ("from IPython.display import publish_display_data\n"
-                 "publish_display_data({'text/plain': {'replaced': 'LEAK ' + repr(KEPT)}})\n"
+                 "for _ in range(50):\n"
+                 "    publish_display_data({'text/plain': {'replaced': 'LEAK ' + repr(KEPT)}})\n"
                  "def mean(x):\n"
                  "    return sum(x) / len(x)")}))
 

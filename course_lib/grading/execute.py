@@ -601,9 +601,11 @@ class SplitExecute(Execute):
         try:
             return super().output(outs, msg, display_id, cell_index)
         except jsonschema.ValidationError:  # not an output a notebook can hold
-            outs.append(new_output("stream", name="stdout", text=(
-                "\n[the grader dropped an output of this cell that a notebook cannot hold "
-                "(not valid under the notebook format)]\n")))
+            if ("invalid", cell_index) not in self._cell_notes:  # said once a cell
+                self._cell_notes.add(("invalid", cell_index))
+                outs.append(new_output("stream", name="stdout", text=(
+                    "\n[the grader dropped an output of this cell that a notebook cannot "
+                    "hold (not valid under the notebook format)]\n")))
             return None
 
     def _note_cut(self, outs, cell_index):
