@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -338,8 +339,6 @@ def grading_span(root):
 
     From the class report: each student's merge time and grading seconds on its worker.
     """
-    from datetime import datetime
-
     status = json.loads((root / "autograded" / f"{ASSIGNMENT}.status.json").read_text())
     merged = [(datetime.fromisoformat(info["graded_at"]).timestamp(),
                info.get("grading_seconds") or 0.0) for info in status.values()]

@@ -95,9 +95,9 @@ def gradcheck_returning(form):
 def student_cases():
     """``(check, form, call)``: ``call()`` runs one check on a student function that
     returns the marker in ``form``."""
-    x_shape_cases = []
+    cases = []
     for form in marked(0.0):
-        x_shape_cases += [
+        cases += [
             ("linear_forward", form, lambda f=form: checks.check_linear_forward(
                 lambda x, W, b: marked(x @ W + b)[f], n=4, d_in=3, d_out=2, seed=0)),
             ("linear_backward dW", form, lambda f=form: checks.check_linear_backward(
@@ -135,7 +135,7 @@ def student_cases():
                  "b2": np.zeros(1)})),
             ("xor weights", form, lambda f=form: checks.check_xor_weights(marked(0.0)[f])),
         ]
-    return x_shape_cases
+    return cases
 
 
 def wrong_answer_cases():

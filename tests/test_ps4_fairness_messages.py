@@ -186,7 +186,7 @@ def test_a_withheld_exception_reads_the_same_whatever_it_was(student):
         done = run(student, VISIBLE, after_hidden=True)
         shown.add((done["ename"], done["evalue"]))
     assert shown == {("Exception", "raised by your square: (its type and message are not "
-                                   f"shown: {harness.AFTER_HIDDEN_NOTE.split(': ', 1)[1]})")}
+                                   f"shown: {harness.AFTER_HIDDEN_REASON})")}
     define(student, "def square(x):\n    raise KeyError()\n")
     assert run(student, VISIBLE)["evalue"] == "raised by your square"  # before: shown
 
@@ -246,7 +246,7 @@ def test_after_hidden_inputs_any_other_message_is_withheld(student, returned):
     assert any(leak in before for leak in ("LEAK", "555", "1815")), before  # numpy writes it
     done = run(student, source, after_hidden=True)
     assert done["ename"] == "AssertionError"
-    assert done["evalue"] == f"({harness.AFTER_HIDDEN_NOTE})"
+    assert done["evalue"] == f"(its message is not shown: {harness.AFTER_HIDDEN_REASON})"
 
 
 def test_after_hidden_inputs_a_message_written_in_the_test_is_shown(student):
@@ -256,7 +256,7 @@ def test_after_hidden_inputs_a_message_written_in_the_test_is_shown(student):
     assert done["evalue"] == "the mean of one number is that number (got 0)"
     computed = 'got = mean([4.0])\nassert got == 4.0, f"the mean of 4.0 is 4.0, not {got}"\n'
     assert run(student, computed, after_hidden=True)["evalue"] == \
-        f"({harness.AFTER_HIDDEN_NOTE})"
+        f"(its message is not shown: {harness.AFTER_HIDDEN_REASON})"
 
 
 def test_on_a_hidden_line_a_check_shows_neither_numbers_nor_returned_values(student):

@@ -324,12 +324,12 @@ def _trusted_import(module, attr):
 
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-HIDDEN_NOTE = ("its message is not shown: this is a hidden test, and the message could "
-               "reveal its inputs")
-AFTER_HIDDEN_NOTE = ("its message is not shown: hidden tests ran before this one and passed "
-                     "their inputs to your code, so a message written after them could "
-                     "carry those inputs. This test is visible: run its cell in your "
-                     "notebook to see the message")
+# why a message could carry hidden inputs, as the student reads it
+HIDDEN_REASON = "this is a hidden test, and the message could reveal its inputs"
+AFTER_HIDDEN_REASON = ("hidden tests ran before this one and passed their inputs to your "
+                       "code, so a message written after them could carry those inputs. "
+                       "This test is visible: run its cell in your notebook to see the "
+                       "message")
 
 
 def _hidden_lines(source):
@@ -355,20 +355,20 @@ def _line_of(error, message):
     return line
 
 
-def _student_error(e, note):
-    """The ``done`` fields for what the student's side raised or sent; ``note``: why its
+def _student_error(e, reason):
+    """The ``done`` fields for what the student's side raised or sent; ``reason``: why its
     own text is withheld (None: shown). The function's name is the grader's own knowledge
     and is kept; the exception's type is withheld with its message, and a withheld
     exception always reads the same, whatever it was."""
     if isinstance(e, StudentCodeError):
-        if note is not None:
-            reason = note.removeprefix("its message is not shown: ")
+        if reason is not None:
             return {"ename": "Exception", "evalue": f"raised by your {e.function}: (its "
                     f"type and message are not shown: {reason})"}
         ename = shown_type(e.ename)
         return {"ename": ename,
                 "evalue": f"raised by your {e.function}" + (f": {e.evalue}" if e.evalue else "")}
-    text = str(e)[:MAX_MESSAGE] if note is None else f"{e.plain} ({note})"
+    text = str(e)[:MAX_MESSAGE] if reason is None else \
+        f"{e.plain} (its message is not shown: {reason})"
     return {"ename": type(e).__name__, "evalue": text}
 
 
@@ -378,10 +378,9 @@ def _string_constants(source):
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
 
 
-def shown_test_message(error, source, note, on_hidden_line):
+def shown_test_message(error, source, reason, on_hidden_line):
     """What a student is shown of the failure message of a test's own ``error`` when
-    ``note`` says why it could carry hidden inputs (see the module's docstring)."""
-    reason = note.removeprefix("its message is not shown: ")
+    ``reason`` says why it could carry hidden inputs (see the module's docstring)."""
     text = str(error)[:MAX_MESSAGE]
     if isinstance(error, CheckFailure):
         kept = error.without_returned()[:MAX_MESSAGE]
@@ -394,7 +393,7 @@ def shown_test_message(error, source, note, on_hidden_line):
     if isinstance(error, NotDefined) or text and text in _string_constants(source):
         return f"{without_values(text)} (numbers and quoted text are not shown: {reason})" \
             if on_hidden_line else text
-    return f"({note})" if text else ""
+    return f"(its message is not shown: {reason})" if text else ""
 
 
 def _why_withheld(error, message, hidden, link):
@@ -402,9 +401,9 @@ def _why_withheld(error, message, hidden, link):
     raised on one of the ``hidden`` lines, or once a hidden test passed its inputs to the
     student's code, which could have kept them."""
     if _line_of(error, message) in hidden:
-        return HIDDEN_NOTE
+        return HIDDEN_REASON
     if message.get("after_hidden") or link.hidden_called:
-        return AFTER_HIDDEN_NOTE
+        return AFTER_HIDDEN_REASON
     return None
 
 
@@ -427,9 +426,9 @@ def run_test(message, link):
         # it could carry a hidden test's inputs
         outcome = {"passed": False, **_student_error(e, _why_withheld(e, message, hidden, link))}
     except Exception as e:  # the test failed: that is its grade
-        note = _why_withheld(e, message, hidden, link)
-        text = str(e)[:MAX_MESSAGE] if note is None else \
-            shown_test_message(e, message["source"], note, _line_of(e, message) in hidden)
+        reason = _why_withheld(e, message, hidden, link)
+        text = str(e)[:MAX_MESSAGE] if reason is None else \
+            shown_test_message(e, message["source"], reason, _line_of(e, message) in hidden)
         outcome = {"passed": False, "ename": type(e).__name__, "evalue": text}
     else:
         outcome = {"passed": True}

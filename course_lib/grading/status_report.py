@@ -76,7 +76,7 @@ def save(course, assignment, entries):
     """Replace the report with ``entries`` (atomically) and drop the journal."""
     path = report_path(course, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name.removesuffix(REPORT_SUFFIX) + PARTIAL_SUFFIX)
+    partial = path.with_name(f"{assignment}{PARTIAL_SUFFIX}")
     partial.write_text(json.dumps(dict(sorted(entries.items())), indent=1))
     os.replace(partial, path)
     journal_path(course, assignment).unlink(missing_ok=True)
